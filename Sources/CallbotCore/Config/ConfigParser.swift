@@ -1,0 +1,312 @@
+import Foundation
+internal import Yams
+
+/// Reads the YAML trees of the configuration files into their models, refusing unknown keys.
+enum ConfigParser {
+    // MARK: callbot.yaml
+
+    static func serviceConfig(_ root: YAMLNode) throws(ConfigError) -> ServiceConfig {
+        var top = try root.fields()
+        let service = try serviceInfo(try top.required("service"))
+        let opening = try openingCalendar(try top.required("opening_hours"))
+        let agents = try agentSettings(try top.required("agents"))
+        let appointments = try appointmentSettings(try top.required("appointments"))
+        let callbacks = try callbackSettings(try top.required("callbacks"))
+        let dialogue = try dialogueSettings(top.optional("dialogue"))
+        let storage = try storageSettings(try top.required("storage"))
+        let privacy = try privacySettings(try top.required("privacy"))
+        try top.finish()
+        return ServiceConfig(
+            service: service, opening: opening, agents: agents, appointments: appointments, callbacks: callbacks,
+            dialogue: dialogue, storage: storage, privacy: privacy)
+    }
+
+    static func serviceInfo(_ node: YAMLNode) throws(ConfigError) -> ServiceInfo {
+        var f = try node.fields()
+        let info = ServiceInfo(
+            name: try nonEmpty(try f.required("name").string(), node),
+            address: try f.required("address").string(),
+            timeZone: try f.optional("time_zone")?.string() ?? "Europe/Paris",
+            website: try f.optional("website")?.string())
+        try f.finish()
+        return info
+    }
+
+    static func nonEmpty(_ text: String, _ node: YAMLNode) throws(ConfigError) -> String {
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw node.error("must not be empty") }
+        return text
+    }
+
+    static func openingCalendar(_ node: YAMLNode) throws(ConfigError) -> OpeningCalendar {
+        var closedOnHolidays = true
+        var closures: [Closure] = []
+        var days: [Weekday: [TimeRange]] = [:]
+        for (key, value, line) in try node.pairs() {
+            switch key {
+            case "public_holidays":
+                let policy = try value.string()
+                guard policy == "closed" || policy == "open" else {
+                    throw value.error("public_holidays must be \"closed\" or \"open\", not \"\(policy)\"")
+                }
+                closedOnHolidays = policy == "closed"
+            case "closures":
+                for item in try value.sequence() { closures.append(try closure(item)) }
+            default:
+                guard let weekday = Weekday.allCases.first(where: { $0.key == key }) else {
+                    throw ConfigError(
+                        file: node.file, line: line,
+                        reason: "unknown key \"\(key)\" (expected a day monday…sunday, public_holidays or closures)")
+                }
+                days[weekday] = try timeRanges(value)
+            }
+        }
+        return OpeningCalendar(hours: WeeklyHours(days), closedOnPublicHolidays: closedOnHolidays, closures: closures)
+    }
+
+    static func weeklyHours(_ node: YAMLNode) throws(ConfigError) -> WeeklyHours {
+        var days: [Weekday: [TimeRange]] = [:]
+        for (key, value, line) in try node.pairs() {
+            guard let weekday = Weekday.allCases.first(where: { $0.key == key }) else {
+                throw ConfigError(file: node.file, line: line, reason: "unknown day \"\(key)\" (expected monday…sunday)")
+            }
+            days[weekday] = try timeRanges(value)
+        }
+        return WeeklyHours(days)
+    }
+
+    /// `["08:30-12:00", "13:30-17:30"]`: each range valid, in order, not overlapping.
+    static func timeRanges(_ node: YAMLNode) throws(ConfigError) -> [TimeRange] {
+        var ranges: [TimeRange] = []
+        for item in try node.sequence() {
+            let range = try timeRange(item)
+            if let last = ranges.last, range.start < last.end {
+                throw item.error("\"\(range)\" overlaps or comes before \"\(last)\"; list ranges in order")
+            }
+            ranges.append(range)
+        }
+        return ranges
+    }
+
+    static func timeRange(_ node: YAMLNode) throws(ConfigError) -> TimeRange {
+        let text = try node.string()
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, let start = TimeOfDay(parsing: parts[0].trimmingCharacters(in: .whitespaces)),
+            let end = TimeOfDay(parsing: parts[1].trimmingCharacters(in: .whitespaces))
+        else { throw node.error("\"\(text)\" is not a range of hours like \"08:30-12:00\"") }
+        guard start < end else { throw node.error("\"\(text)\": the range ends before it starts") }
+        return TimeRange(start: start, end: end)
+    }
+
+    static func closure(_ node: YAMLNode) throws(ConfigError) -> Closure {
+        var f = try node.fields()
+        let from = try date(try f.required("from"))
+        let to = try f.optional("to").map { (n) throws(ConfigError) in try date(n) } ?? from
+        let reason = try f.optional("reason")?.string()
+        try f.finish()
+        guard from <= to else { throw node.error("closure ends (\(to)) before it starts (\(from))") }
+        return Closure(from: from, to: to, reason: reason)
+    }
+
+    static func date(_ node: YAMLNode) throws(ConfigError) -> LocalDate {
+        let text = try node.string()
+        guard let date = LocalDate(iso: text) else { throw node.error("\"\(text)\" is not a date like 2026-12-24") }
+        return date
+    }
+
+    static func agentSettings(_ node: YAMLNode) throws(ConfigError) -> AgentSettings {
+        var f = try node.fields()
+        let uriNode = try f.required("queue_uri")
+        let uri = try uriNode.string()
+        guard uri.hasPrefix("sip:") || uri.hasPrefix("sips:") || uri.hasPrefix("tel:") else {
+            throw uriNode.error("queue_uri must be a SIP URI like \"sip:accueil@pbx.example\"")
+        }
+        let capacityNode = try f.required("capacity")
+        let capacity = try capacityNode.int()
+        guard capacity >= 0 else { throw capacityNode.error("capacity cannot be negative") }
+        let hours = try weeklyHours(try f.required("hours"))
+        try f.finish()
+        return AgentSettings(queueURI: uri, hours: hours, capacity: capacity)
+    }
+
+    static func appointmentSettings(_ node: YAMLNode) throws(ConfigError) -> AppointmentSettings {
+        var f = try node.fields()
+        let digitsNode = f.optional("reference_digits")
+        let digits = try digitsNode?.int() ?? 6
+        guard (4...10).contains(digits) else {
+            throw (digitsNode ?? node).error("reference_digits must be between 4 and 10")
+        }
+        let moveKeywords = try f.optional("move_keywords")?.strings() ?? []
+        var motifs: [Motif] = []
+        for item in try f.required("motifs").sequence() {
+            let motif = try self.motif(item)
+            if motifs.contains(where: { $0.id == motif.id }) { throw item.error("motif \"\(motif.id)\" is defined twice") }
+            if motifs.contains(where: { $0.keypad == motif.keypad }) {
+                throw item.error("keypad digit \"\(motif.keypad)\" is used by two motifs")
+            }
+            motifs.append(motif)
+        }
+        try f.finish()
+        return AppointmentSettings(motifs: motifs, moveKeywords: moveKeywords, referenceDigits: digits)
+    }
+
+    static func motif(_ node: YAMLNode) throws(ConfigError) -> Motif {
+        var f = try node.fields()
+        let id = try f.required("id").string()
+        let label = try f.required("label").string()
+        let keypadNode = try f.required("keypad")
+        let keypad = try keypadNode.string()
+        guard keypad.count == 1, keypad.first!.isNumber else { throw keypadNode.error("keypad must be one digit") }
+        func positive(_ key: String, default value: Int? = nil) throws(ConfigError) -> Int {
+            guard let n = f.optional(key) else {
+                if let value { return value }
+                throw node.error("missing key \"\(key)\"")
+            }
+            let number = try n.int()
+            guard number > 0 else { throw n.error("\(key) must be greater than 0") }
+            return number
+        }
+        let duration = try positive("duration_minutes")
+        let capacity = try positive("capacity", default: 1)
+        let notice = try f.optional("min_notice_hours")?.int() ?? 0
+        let ahead = try positive("max_days_ahead", default: 60)
+        let hours = try f.optional("hours").map { (n) throws(ConfigError) in try weeklyHours(n) }
+        let intents = try f.optional("intents")?.strings() ?? []
+        let keywords = try f.optional("keywords")?.strings() ?? []
+        try f.finish()
+        return Motif(
+            id: id, label: label, durationMinutes: duration, capacity: capacity, minNoticeHours: notice,
+            maxDaysAhead: ahead, hours: hours, intents: intents, keywords: keywords, keypad: keypad)
+    }
+
+    static func callbackSettings(_ node: YAMLNode) throws(ConfigError) -> CallbackSettings {
+        var f = try node.fields()
+        let windowsNode = try f.required("windows")
+        let windows = try timeRanges(windowsNode)
+        guard !windows.isEmpty else { throw windowsNode.error("at least one callback window is needed") }
+        let capacityNode = try f.required("capacity_per_window")
+        let capacity = try capacityNode.int()
+        guard capacity > 0 else { throw capacityNode.error("capacity_per_window must be greater than 0") }
+        let settings = CallbackSettings(
+            windows: windows, capacityPerWindow: capacity,
+            daysAhead: try f.optional("days_ahead")?.int() ?? 5,
+            minNoticeMinutes: try f.optional("min_notice_minutes")?.int() ?? 30,
+            maxAttempts: try f.optional("max_attempts")?.int() ?? 3)
+        try f.finish()
+        return settings
+    }
+
+    static func dialogueSettings(_ node: YAMLNode?) throws(ConfigError) -> DialogueSettings {
+        var settings = DialogueSettings(maxReprompts: 2, noInputTimeoutSeconds: 6, surveyEnabled: true)
+        guard let node else { return settings }
+        var f = try node.fields()
+        if let n = f.optional("max_reprompts") {
+            settings.maxReprompts = try n.int()
+            guard (0...5).contains(settings.maxReprompts) else { throw n.error("max_reprompts must be 0…5") }
+        }
+        if let n = f.optional("no_input_timeout_seconds") {
+            settings.noInputTimeoutSeconds = try n.int()
+            guard (1...60).contains(settings.noInputTimeoutSeconds) else {
+                throw n.error("no_input_timeout_seconds must be 1…60")
+            }
+        }
+        if let n = f.optional("survey") { settings.surveyEnabled = try n.bool() }
+        try f.finish()
+        return settings
+    }
+
+    static func storageSettings(_ node: YAMLNode) throws(ConfigError) -> StorageSettings {
+        var f = try node.fields()
+        let driverNode = try f.required("driver")
+        let driver = try driverNode.string()
+        let storage: StorageSettings
+        switch driver {
+        case "sqlite": storage = .sqlite(path: try f.required("path").string())
+        case "postgres": storage = .postgres(url: try f.required("url").string())
+        default: throw driverNode.error("driver must be \"sqlite\" or \"postgres\", not \"\(driver)\"")
+        }
+        try f.finish()
+        return storage
+    }
+
+    static func privacySettings(_ node: YAMLNode) throws(ConfigError) -> PrivacySettings {
+        var f = try node.fields()
+        let settings = PrivacySettings(
+            pseudonymKeyFile: try f.optional("pseudonym_key_file")?.string(),
+            pseudonymKeyEnv: try f.optional("pseudonym_key_env")?.string(),
+            transcriptRetentionDays: try f.optional("transcript_retention_days")?.int() ?? 30)
+        try f.finish()
+        guard settings.pseudonymKeyFile != nil || settings.pseudonymKeyEnv != nil else {
+            throw node.error("set pseudonym_key_file or pseudonym_key_env: caller numbers are stored as keyed hashes")
+        }
+        return settings
+    }
+
+    // MARK: intents.yaml
+
+    static func intentCatalog(_ root: YAMLNode) throws(ConfigError) -> IntentCatalog {
+        var top = try root.fields()
+        let thresholdNode = try top.required("none_threshold")
+        let threshold = try thresholdNode.double()
+        guard (0..<1).contains(threshold) else { throw thresholdNode.error("none_threshold must be in 0…1") }
+        var intents: [IntentDefinition] = []
+        for (name, value, line) in try top.required("intents").pairs() {
+            guard name != IntentClassifier.none else {
+                throw ConfigError(file: root.file, line: line, reason: "\"none\" is reserved for questions no intent fits")
+            }
+            intents.append(try intent(name, value))
+        }
+        try top.finish()
+        return IntentCatalog(intents: intents, noneThreshold: threshold)
+    }
+
+    static func intent(_ name: String, _ node: YAMLNode) throws(ConfigError) -> IntentDefinition {
+        var f = try node.fields()
+        let actionNode = try f.required("action")
+        let actionName = try actionNode.string()
+        guard let action = IntentAction(rawValue: actionName) else {
+            throw actionNode.error(
+                "unknown action \"\(actionName)\" (expected one of: \(IntentAction.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let examplesNode = try f.required("examples")
+        let examples = try examplesNode.strings()
+        guard examples.count >= 3 else { throw examplesNode.error("intent \"\(name)\" needs at least 3 examples") }
+        let keypadNode = f.optional("keypad")
+        let keypad = try keypadNode?.string()
+        if let keypad, keypad.count != 1 || !(keypad.first!.isNumber || keypad == "*" || keypad == "#") {
+            throw keypadNode!.error("keypad must be one key: 0–9, * or #")
+        }
+        let definition = IntentDefinition(
+            name: name, examples: examples, keywords: try f.optional("keywords")?.strings() ?? [], action: action,
+            answer: try f.optional("answer")?.string(), offerMotif: try f.optional("offer")?.string(), keypad: keypad)
+        try f.finish()
+        if action == .answer && definition.answer == nil {
+            throw node.error("intent \"\(name)\" has action answer but no answer message key")
+        }
+        return definition
+    }
+
+    // MARK: messages
+
+    /// Flattens nested mappings into dotted keys; returns each key's line.
+    static func messages(_ root: YAMLNode) throws(ConfigError) -> (MessageCatalog, [String: Int]) {
+        var messages: [String: String] = [:]
+        var lines: [String: Int] = [:]
+        func walk(_ node: YAMLNode, prefix: String) throws(ConfigError) {
+            for (key, value, line) in try node.pairs() {
+                let full = prefix.isEmpty ? key : prefix + "." + key
+                if case .mapping = value.node {
+                    try walk(value, prefix: full)
+                } else {
+                    let text = try value.string()
+                    guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                        throw ConfigError(file: node.file, line: line, reason: "message \"\(full)\" is empty")
+                    }
+                    messages[full] = text
+                    lines[full] = line
+                }
+            }
+        }
+        try walk(root, prefix: "")
+        return (MessageCatalog(messages: messages), lines)
+    }
+}

@@ -1,0 +1,162 @@
+/// A span of a day: `08:30-12:00`.
+package struct TimeRange: Sendable, Hashable, CustomStringConvertible {
+    package var start: TimeOfDay
+    package var end: TimeOfDay
+
+    package init(start: TimeOfDay, end: TimeOfDay) {
+        self.start = start
+        self.end = end
+    }
+
+    package func contains(_ time: TimeOfDay) -> Bool { time >= start && time < end }
+    package var description: String { "\(start)-\(end)" }
+}
+
+/// Hours for each day of the week; a day without ranges is closed.
+package struct WeeklyHours: Sendable, Equatable {
+    package var days: [Weekday: [TimeRange]]
+
+    package init(_ days: [Weekday: [TimeRange]] = [:]) { self.days = days }
+
+    package func ranges(on weekday: Weekday) -> [TimeRange] { days[weekday] ?? [] }
+    package var isEmpty: Bool { days.values.allSatisfy(\.isEmpty) }
+}
+
+/// Days the service is closed besides public holidays.
+package struct Closure: Sendable, Equatable {
+    package var from: LocalDate
+    package var to: LocalDate
+    /// Said to the caller ("fermeture exceptionnelle pour inventaire").
+    package var reason: String?
+}
+
+/// When the service is open: weekly hours, public holidays, exceptional closures.
+package struct OpeningCalendar: Sendable {
+    package var hours: WeeklyHours
+    package var closedOnPublicHolidays: Bool
+    package var closures: [Closure]
+
+    package init(hours: WeeklyHours, closedOnPublicHolidays: Bool = true, closures: [Closure] = []) {
+        self.hours = hours
+        self.closedOnPublicHolidays = closedOnPublicHolidays
+        self.closures = closures
+    }
+
+    /// Whether the whole day is closed (holiday or closure).
+    package func isClosed(on date: LocalDate) -> Bool {
+        if closedOnPublicHolidays && FrenchHolidays.isHoliday(date) { return true }
+        return closures.contains { $0.from <= date && date <= $0.to }
+    }
+
+    /// The open ranges of `date`: none on a closed day.
+    package func ranges(on date: LocalDate) -> [TimeRange] {
+        isClosed(on: date) ? [] : hours.ranges(on: date.weekday)
+    }
+
+    package func isOpen(at moment: LocalDateTime) -> Bool {
+        ranges(on: moment.date).contains { $0.contains(moment.time) }
+    }
+}
+
+/// A reason for an appointment, with its own duration and desks.
+package struct Motif: Sendable, Equatable, Identifiable {
+    package var id: String
+    /// Spoken to the caller: "carte d'identité ou passeport".
+    package var label: String
+    package var durationMinutes: Int
+    /// Appointments that can take place at the same time (desks, agents).
+    package var capacity: Int
+    /// The earliest booking is this far ahead.
+    package var minNoticeHours: Int
+    package var maxDaysAhead: Int
+    /// Hours for this motif; the opening hours when absent.
+    package var hours: WeeklyHours?
+    /// Intents that lead to this motif (`carte_identite`, `passeport`).
+    package var intents: [String]
+    /// Words that name this motif in a caller's request.
+    package var keywords: [String]
+    /// Keypad digit when the caller is asked to choose.
+    package var keypad: String
+}
+
+/// Appointment rules.
+package struct AppointmentSettings: Sendable {
+    package var motifs: [Motif]
+    /// Words that say "move" rather than "cancel" in a request about an existing appointment.
+    package var moveKeywords: [String]
+    /// Length of a booking reference, in digits.
+    package var referenceDigits: Int
+}
+
+/// Callback rules: windows offered to callers and how many calls each can take.
+package struct CallbackSettings: Sendable {
+    package var windows: [TimeRange]
+    package var capacityPerWindow: Int
+    package var daysAhead: Int
+    package var minNoticeMinutes: Int
+    package var maxAttempts: Int
+}
+
+/// Agents who take hand-offs.
+package struct AgentSettings: Sendable {
+    /// SIP URI of the agents' queue (a REFER target).
+    package var queueURI: String
+    package var hours: WeeklyHours
+    /// Hand-offs that can be in progress at once.
+    package var capacity: Int
+}
+
+/// Conversation tuning.
+package struct DialogueSettings: Sendable {
+    /// No-input or no-match reprompts before an agent is offered.
+    package var maxReprompts: Int
+    package var noInputTimeoutSeconds: Int
+    package var surveyEnabled: Bool
+}
+
+/// Where records live.
+package enum StorageSettings: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(url: String)
+}
+
+/// How caller numbers are pseudonymised and how long transcripts are kept.
+package struct PrivacySettings: Sendable {
+    /// A file holding the secret key of the keyed hash; created with a random key when missing.
+    package var pseudonymKeyFile: String?
+    /// An environment variable holding the key; wins over the file.
+    package var pseudonymKeyEnv: String?
+    package var transcriptRetentionDays: Int
+}
+
+/// The service itself.
+package struct ServiceInfo: Sendable {
+    /// "Mairie de Villebois".
+    package var name: String
+    package var address: String
+    /// IANA zone of the service ("Europe/Paris").
+    package var timeZone: String
+    package var website: String?
+}
+
+/// `callbot.yaml`: everything about the deployment but intents and messages.
+package struct ServiceConfig: Sendable {
+    package var service: ServiceInfo
+    package var opening: OpeningCalendar
+    package var agents: AgentSettings
+    package var appointments: AppointmentSettings
+    package var callbacks: CallbackSettings
+    package var dialogue: DialogueSettings
+    package var storage: StorageSettings
+    package var privacy: PrivacySettings
+    /// The agents' calendar: agents' hours with the service's holidays and closures.
+    package var agentCalendar: OpeningCalendar {
+        OpeningCalendar(hours: agents.hours, closedOnPublicHolidays: opening.closedOnPublicHolidays, closures: opening.closures)
+    }
+
+    package func calendar(for motif: Motif) -> OpeningCalendar {
+        OpeningCalendar(
+            hours: motif.hours ?? opening.hours, closedOnPublicHolidays: opening.closedOnPublicHolidays,
+            closures: opening.closures)
+    }
+}

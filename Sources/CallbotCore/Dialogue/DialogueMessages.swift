@@ -1,0 +1,27 @@
+/// The message keys the dialogue engine says and the placeholders it fills.
+package enum DialogueMessages {
+    package static let required: Set<String> = [
+        "greeting", "menu", "listening", "anything_else", "no_input", "no_match", "repeat_unavailable", "give_up",
+        "yes_no", "goodbye", "technical_problem",
+        "booking.ask_motif", "booking.motif_option", "booking.offer_two", "booking.offer_one",
+        "booking.nothing_that_day", "booking.no_slot", "booking.ask_day", "booking.confirm", "booking.booked",
+        "booking.slot_taken", "booking.abandoned", "booking.offer",
+        "manage.found", "manage.moving", "manage.ask_reference", "manage.not_found", "manage.confirm_cancel", "manage.cancelled",
+        "manage.moved", "manage.kept",
+        "callback.offer_window", "callback.no_window", "callback.full", "callback.confirm_caller_id",
+        "callback.ask_number", "callback.read_back", "callback.invalid_number", "callback.scheduled",
+        "callback.abandoned", "callback.ask_when",
+        "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.failed", "handoff.alternatives",
+        "handoff.offer",
+        "fallback.unknown",
+        "survey.ask", "survey.invalid", "survey.thanks",
+        "format.slot", "format.window", "format.today", "format.tomorrow", "format.day_range", "format.single_day",
+        "format.time_range", "format.and", "format.hour", "format.hour_minute", "format.noon",
+    ]
+
+    package static let placeholders: Set<String> = [
+        "service", "address", "website", "opening_hours", "agent_hours", "motifs", "label", "digit", "option1",
+        "option2", "date", "motif", "slot", "reference", "digits", "window", "phone_end", "phone", "first", "last",
+        "day", "start", "end", "hour", "minute", "time",
+    ]
+}

@@ -1,0 +1,137 @@
+/// Something that happened on the call, fed to ``DialogueEngine/handle(_:now:)``.
+package enum DialogueEvent: Sendable {
+    /// The call is answered.
+    case started
+    /// The caller said something; `confidence` is the recogniser's (1 for typed text).
+    case utterance(String, confidence: Double)
+    /// Keys pressed.
+    case digits(String)
+    /// The caller said nothing before the listen timeout.
+    case silence
+    case hangUp
+    case transferResult(TransferOutcome)
+    /// Answers to the engine's requests (``DialogueAction``s that need I/O).
+    case slotsFound([Slot])
+    case booked(Appointment)
+    case bookingFailed(BookingFailure)
+    case appointmentsFound([Appointment])
+    case cancelled(Appointment)
+    case callbackWindowsFound([CallbackWindow])
+    case callbackScheduled(Callback)
+    case assistantReplied(AssistantReply)
+    /// A request failed (storage down…); the engine apologises and offers an agent.
+    case serviceFailed
+}
+
+/// How a transfer to an agent ended.
+package enum TransferOutcome: String, Sendable {
+    case answered
+    case busy
+    case noAnswer = "no_answer"
+    case failed
+}
+
+/// What the generative fallback made of a question.
+package enum AssistantReply: Sendable, Equatable {
+    case answer(text: String, sources: [String])
+    /// The guardrails refused to answer.
+    case refused(reason: String)
+    /// No assistant is configured or it did not respond.
+    case unavailable
+}
+
+/// Something said to the caller: the message key and its rendered text.
+package struct Prompt: Sendable, Equatable {
+    package var key: String
+    package var text: String
+    /// Whether caller speech may interrupt it.
+    package var interruptible: Bool
+
+    package init(key: String, text: String, interruptible: Bool = true) {
+        self.key = key
+        self.text = text
+        self.interruptible = interruptible
+    }
+}
+
+/// How to wait for the caller's answer.
+package struct ListenSpec: Sendable, Equatable {
+    package var timeoutSeconds: Int
+    /// Keys to collect before the turn ends (`#` ends it early).
+    package var maxDigits: Int
+
+    package init(timeoutSeconds: Int, maxDigits: Int) {
+        self.timeoutSeconds = timeoutSeconds
+        self.maxDigits = maxDigits
+    }
+}
+
+/// What the agent receives with a transfer, so the caller does not repeat themselves.
+package struct HandoffContext: Sendable, Equatable {
+    package var callID: String
+    package var reason: String
+    package var intent: String?
+    package var intents: [String]
+    package var slots: [String: String]
+    /// The caller's requests, redacted.
+    package var summary: String
+
+    package var json: JSONValue {
+        .object([
+            "call_id": .string(callID), "reason": .string(reason), "intent": intent.map(JSONValue.string) ?? .null,
+            "intents": .array(intents.map(JSONValue.string)), "slots": .object(slots.mapValues(JSONValue.string)),
+            "summary": .string(summary),
+        ])
+    }
+}
+
+/// A request for a callback, before it is stored.
+package struct CallbackRequest: Sendable, Equatable {
+    package var window: CallbackWindow
+    package var phone: String
+    package var context: String
+}
+
+/// A notable event of the call, kept in its record (`say`, `utterance`, `appointment.booked`…).
+package struct CallEvent: Sendable, Equatable {
+    package var type: String
+    package var at: LocalDateTime
+    package var fields: [String: JSONValue]
+
+    package init(type: String, at: LocalDateTime, fields: [String: JSONValue] = [:]) {
+        self.type = type
+        self.at = at
+        self.fields = fields
+    }
+
+    /// Event types a `callbotctl chat` session prints as `event:` lines.
+    package static let reported: Set<String> = [
+        "handoff", "appointment.booked", "appointment.moved", "appointment.cancelled", "callback.scheduled",
+        "assistant.answer", "survey", "call.ended",
+    ]
+}
+
+/// What the engine wants done; the session runner performs it and feeds back the result.
+package enum DialogueAction: Sendable, Equatable {
+    case say(Prompt)
+    case listen(ListenSpec)
+    case transfer(HandoffContext)
+    case hangUp
+    case record(CallEvent)
+    /// → ``DialogueEvent/slotsFound(_:)``; `limit` slots nearest to the preference.
+    case findSlots(motifID: String, preference: Preference, excluding: [Slot], limit: Int)
+    /// → `booked` or `bookingFailed`.
+    case book(Slot)
+    /// → `appointmentsFound`.
+    case findAppointments(AppointmentLookup)
+    /// → `cancelled`.
+    case cancel(Appointment)
+    /// → `booked` (the same reference at its new time) or `bookingFailed`.
+    case move(Appointment, to: Slot)
+    /// → `callbackWindowsFound`, nearest to the preference first.
+    case findCallbackWindows(Preference)
+    /// → `callbackScheduled`.
+    case scheduleCallback(CallbackRequest)
+    /// → `assistantReplied`; the question is already redacted.
+    case ask(String)
+}

@@ -1,0 +1,118 @@
+/// A bookable start time for a motif.
+package struct Slot: Sendable, Hashable {
+    package var motifID: String
+    package var start: LocalDateTime
+    package var durationMinutes: Int
+
+    package init(motifID: String, start: LocalDateTime, durationMinutes: Int) {
+        self.motifID = motifID
+        self.start = start
+        self.durationMinutes = durationMinutes
+    }
+}
+
+/// What the caller would like: a day, a time or a part of the day, or the soonest.
+package struct Preference: Sendable, Equatable {
+    package var date: LocalDate?
+    package var time: TimeOfDay?
+    package var partOfDay: PartOfDay?
+
+    package init(date: LocalDate? = nil, time: TimeOfDay? = nil, partOfDay: PartOfDay? = nil) {
+        self.date = date
+        self.time = time
+        self.partOfDay = partOfDay
+    }
+
+    package init(_ slots: Slots) { self.init(date: slots.date, time: slots.time, partOfDay: slots.partOfDay) }
+
+    package var isEmpty: Bool { date == nil && time == nil && partOfDay == nil }
+}
+
+/// An appointment as stored.
+package struct Appointment: Sendable, Equatable {
+    package enum Status: String, Sendable, Codable { case booked, cancelled }
+
+    package var reference: String
+    package var motifID: String
+    package var start: LocalDateTime
+    package var durationMinutes: Int
+    /// Which of the motif's parallel desks.
+    package var seat: Int
+    package var status: Status
+    /// Keyed hash of the caller's number, to find the appointment on the next call.
+    package var callerHash: String?
+    /// Number to reach the person (E.164), for the agents; never logged.
+    package var phone: String?
+    package var callID: String?
+
+    package init(
+        reference: String, motifID: String, start: LocalDateTime, durationMinutes: Int, seat: Int,
+        status: Status = .booked, callerHash: String? = nil, phone: String? = nil, callID: String? = nil
+    ) {
+        self.reference = reference
+        self.motifID = motifID
+        self.start = start
+        self.durationMinutes = durationMinutes
+        self.seat = seat
+        self.status = status
+        self.callerHash = callerHash
+        self.phone = phone
+        self.callID = callID
+    }
+}
+
+/// How to find a caller's appointments.
+package enum AppointmentLookup: Sendable, Equatable {
+    /// The caller's own number (hashed by the store).
+    case caller(phone: String)
+    case reference(String)
+}
+
+/// A window in which an agent calls back.
+package struct CallbackWindow: Sendable, Hashable {
+    package var date: LocalDate
+    package var range: TimeRange
+
+    package init(date: LocalDate, range: TimeRange) {
+        self.date = date
+        self.range = range
+    }
+
+    package var start: LocalDateTime { LocalDateTime(date: date, time: range.start) }
+}
+
+/// A callback as stored.
+package struct Callback: Sendable, Equatable {
+    package enum Status: String, Sendable, Codable { case pending, done, failed, cancelled }
+
+    package var id: String
+    package var window: CallbackWindow
+    /// The number to call (E.164); never logged.
+    package var phone: String
+    package var status: Status
+    package var attempts: Int
+    package var callID: String?
+    /// Intent and redacted summary, so the agent knows why to call.
+    package var context: String
+
+    package init(
+        id: String, window: CallbackWindow, phone: String, status: Status = .pending, attempts: Int = 0,
+        callID: String? = nil, context: String = ""
+    ) {
+        self.id = id
+        self.window = window
+        self.phone = phone
+        self.status = status
+        self.attempts = attempts
+        self.callID = callID
+        self.context = context
+    }
+}
+
+/// Why a booking did not happen.
+package enum BookingFailure: Error, Sendable, Equatable {
+    /// Someone else took it first (the database refused a double booking).
+    case slotTaken
+    /// The slot is outside the motif's hours or notice.
+    case notBookable
+}
