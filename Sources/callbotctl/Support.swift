@@ -22,3 +22,8 @@ func jsonPretty(_ value: JSONValue) -> String {
 
 /// Rounds for display: 0.8571428 → 0.857.
 func rounded(_ value: Double, _ places: Double = 1000) -> Double { (value * places).rounded() / places }
+
+/// Flushes printed lines now, so that a program reading the chat sees each turn at once.
+func flushStandardOutput() {
+    fflush(nil)
+}

@@ -650,7 +650,12 @@ package struct DialogueEngine: Sendable {
     }
 
     private mutating func onWindows(_ windows: [CallbackWindow], _ out: inout Output) {
-        guard case .waitingForWindows(let preference, _) = state else { return }
+        let preference: Preference
+        switch state {
+        case .waitingForWindows(let wanted, _): preference = wanted
+        case .waitingForCallback: preference = Preference()  // the chosen window filled up meanwhile
+        default: return
+        }
         guard let window = windows.first else {
             out.say(prompt("callback.full"))
             return offerHandoffOrGoodbye(&out)

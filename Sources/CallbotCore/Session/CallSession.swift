@@ -1,0 +1,112 @@
+/// One call: the dialogue engine with its requests carried out through the ports, and the
+/// call record kept and saved when the call ends. SIP calls, the local line and
+/// `callbotctl chat` all run calls through this.
+package struct CallSession: Sendable {
+    /// What the channel must do: speak, listen, transfer, hang up; `event` is for display.
+    package enum Output: Sendable, Equatable {
+        case say(Prompt)
+        case listen(ListenSpec)
+        case transfer(HandoffContext)
+        case hangUp
+        /// A notable event, already in the record.
+        case event(CallEvent)
+    }
+
+    private var engine: DialogueEngine
+    private let ports: any CallPorts
+    private let records: any CallRecordStore
+    private let clock: @Sendable () -> LocalDateTime
+    private let callerNumber: String?
+    package private(set) var record: CallRecord
+
+    package init(
+        deployment: Deployment, understander: Understander, ports: any CallPorts, records: any CallRecordStore,
+        callID: String, channel: String, callerNumber: String?, callerHash: String?,
+        clock: @escaping @Sendable () -> LocalDateTime
+    ) {
+        engine = DialogueEngine(deployment: deployment, understander: understander, callID: callID, callerNumber: callerNumber)
+        self.ports = ports
+        self.records = records
+        self.clock = clock
+        self.callerNumber = callerNumber
+        record = CallRecord(id: callID, channel: channel, startedAt: clock(), callerHash: callerHash)
+    }
+
+    /// Whether the bot is done with the call.
+    package var isFinished: Bool { engine.isFinished }
+
+    /// Feeds one event and carries out every request it leads to; returns what the channel must do.
+    package mutating func handle(_ event: DialogueEvent) async -> [Output] {
+        var pending: [DialogueEvent] = [event]
+        var outputs: [Output] = []
+        while !pending.isEmpty {
+            let next = pending.removeFirst()
+            let now = clock()
+            for action in engine.handle(next, now: now) {
+                if let result = await perform(action, now: now, outputs: &outputs) { pending.append(result) }
+            }
+        }
+        return outputs
+    }
+
+    private mutating func perform(_ action: DialogueAction, now: LocalDateTime, outputs: inout [Output]) async -> DialogueEvent? {
+        switch action {
+        case .say(let prompt):
+            record.append(CallEvent(type: "say", at: now, fields: ["key": .string(prompt.key)]))
+            outputs.append(.say(prompt))
+        case .listen(let spec):
+            outputs.append(.listen(spec))
+        case .transfer(let context):
+            outputs.append(.transfer(context))
+        case .hangUp:
+            outputs.append(.hangUp)
+        case .record(let event):
+            record.append(event)
+            outputs.append(.event(event))
+            if event.type == "call.ended" {
+                do {
+                    try await records.save(record)
+                } catch {
+                    outputs.append(.event(CallEvent(type: "error", at: now, fields: ["what": .string("call record not saved: \(error)")])))
+                }
+            }
+        case .findSlots(let motifID, let preference, let excluding, let limit):
+            return await attempt { try await .slotsFound(ports.freeSlots(motifID: motifID, preference: preference, excluding: excluding, limit: limit, now: now)) }
+        case .book(let slot):
+            return await attempt { [callerNumber, record] in
+                try await .booked(ports.book(slot, callerNumber: callerNumber, callID: record.id, now: now))
+            }
+        case .move(let appointment, let slot):
+            return await attempt { try await .booked(ports.move(appointment, to: slot, now: now)) }
+        case .findAppointments(let lookup):
+            return await attempt { try await .appointmentsFound(ports.appointments(lookup)) }
+        case .cancel(let appointment):
+            return await attempt { try await .cancelled(ports.cancel(appointment, now: now)) }
+        case .findCallbackWindows(let preference):
+            return await attempt { try await .callbackWindowsFound(ports.callbackWindows(preference, now: now)) }
+        case .scheduleCallback(let request):
+            return await attempt { [record] in
+                do {
+                    return try await .callbackScheduled(ports.scheduleCallback(request, callID: record.id, now: now))
+                } catch BookingFailure.slotTaken {
+                    // The window filled up meanwhile: offer the next ones.
+                    return try await .callbackWindowsFound(ports.callbackWindows(Preference(), now: now))
+                }
+            }
+        case .ask(let question):
+            return .assistantReplied(await ports.ask(question))
+        }
+        return nil
+    }
+
+    /// The event a request produced; a booking failure as such, any other error as `serviceFailed`.
+    private func attempt(_ body: () async throws -> DialogueEvent) async -> DialogueEvent {
+        do {
+            return try await body()
+        } catch let failure as BookingFailure {
+            return .bookingFailed(failure)
+        } catch {
+            return .serviceFailed
+        }
+    }
+}

@@ -1,0 +1,338 @@
+public import CallbotCore
+import Foundation
+internal import GRDB
+
+/// Appointments, callbacks and call records in one SQLite database (WAL), through GRDB.
+///
+/// Double booking is impossible by construction: a partial unique index on
+/// (motif, start, seat) for booked appointments refuses a second writer, even another process.
+package final class SQLiteStore: SchedulingStore, CallRecordStore {
+    private let writer: any DatabaseWriter
+
+    /// Opens (and creates or migrates) the database at `path`; its folder is created if missing.
+    package init(path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        writer = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(writer)
+    }
+
+    /// A private in-memory database, for tests.
+    package init() throws {
+        writer = try DatabaseQueue()
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE appointments (
+                        reference TEXT PRIMARY KEY,
+                        motif_id TEXT NOT NULL,
+                        start_at TEXT NOT NULL,
+                        start_epoch INTEGER NOT NULL,
+                        duration_minutes INTEGER NOT NULL,
+                        seat INTEGER NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('booked', 'cancelled')),
+                        caller_hash TEXT,
+                        phone TEXT,
+                        call_id TEXT,
+                        updated_epoch INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))
+                    );
+                    CREATE UNIQUE INDEX appointments_no_double_booking
+                        ON appointments (motif_id, start_epoch, seat) WHERE status = 'booked';
+                    CREATE INDEX appointments_by_caller ON appointments (caller_hash);
+                    CREATE TABLE callbacks (
+                        id TEXT PRIMARY KEY,
+                        window_date TEXT NOT NULL,
+                        window_start TEXT NOT NULL,
+                        window_end TEXT NOT NULL,
+                        window_key TEXT NOT NULL,
+                        phone TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        call_id TEXT,
+                        context TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX callbacks_by_window ON callbacks (window_key, status);
+                    CREATE TABLE calls (
+                        id TEXT PRIMARY KEY,
+                        channel TEXT NOT NULL,
+                        started_at TEXT NOT NULL,
+                        started_epoch INTEGER NOT NULL,
+                        ended_at TEXT,
+                        caller_hash TEXT,
+                        outcome TEXT,
+                        intents TEXT NOT NULL DEFAULT '[]',
+                        survey_score INTEGER,
+                        handoff TEXT
+                    );
+                    CREATE INDEX calls_by_start ON calls (started_epoch);
+                    CREATE TABLE call_events (
+                        call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+                        seq INTEGER NOT NULL,
+                        type TEXT NOT NULL,
+                        at TEXT NOT NULL,
+                        at_epoch INTEGER NOT NULL,
+                        fields TEXT NOT NULL DEFAULT '{}',
+                        PRIMARY KEY (call_id, seq)
+                    );
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: Appointments
+
+    package func bookedCounts(motifID: String, fromEpoch: Int, toEpoch: Int) async throws -> [Int: Int] {
+        try await writer.read { db in
+            var counts: [Int: Int] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT start_epoch, COUNT(*) AS n FROM appointments
+                    WHERE motif_id = ? AND status = 'booked' AND start_epoch >= ? AND start_epoch < ?
+                    GROUP BY start_epoch
+                    """, arguments: [motifID, fromEpoch, toEpoch])
+            for row in rows { counts[row["start_epoch"]] = row["n"] }
+            return counts
+        }
+    }
+
+    package func insertAppointment(_ appointment: Appointment, capacity: Int) async throws -> Appointment {
+        try await writer.write { db in
+            guard let seat = try Self.freeSeat(db, motifID: appointment.motifID, start: appointment.start, capacity: capacity) else {
+                throw BookingFailure.slotTaken
+            }
+            var booked = appointment
+            booked.seat = seat
+            booked.status = .booked
+            do {
+                try db.execute(
+                    sql: """
+                        INSERT INTO appointments
+                            (reference, motif_id, start_at, start_epoch, duration_minutes, seat, status, caller_hash, phone, call_id)
+                        VALUES (?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?)
+                        """,
+                    arguments: [
+                        booked.reference, booked.motifID, booked.start.iso, booked.start.epochSeconds,
+                        booked.durationMinutes, seat, booked.callerHash, booked.phone, booked.callID,
+                    ])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw StoreConflict.duplicateReference
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw BookingFailure.slotTaken
+            }
+            return booked
+        }
+    }
+
+    package func moveAppointment(reference: String, to start: LocalDateTime, capacity: Int) async throws -> Appointment {
+        try await writer.write { db in
+            guard var appointment = try Self.fetchAppointment(db, reference: reference), appointment.status == .booked else {
+                throw BookingFailure.notBookable
+            }
+            guard let seat = try Self.freeSeat(db, motifID: appointment.motifID, start: start, capacity: capacity) else {
+                throw BookingFailure.slotTaken
+            }
+            do {
+                try db.execute(
+                    sql: """
+                        UPDATE appointments SET start_at = ?, start_epoch = ?, seat = ?, updated_epoch = strftime('%s', 'now')
+                        WHERE reference = ?
+                        """, arguments: [start.iso, start.epochSeconds, seat, reference])
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw BookingFailure.slotTaken
+            }
+            appointment.start = start
+            appointment.seat = seat
+            return appointment
+        }
+    }
+
+    /// The lowest seat not booked at `start`, or nil when all `capacity` seats are.
+    private static func freeSeat(_ db: Database, motifID: String, start: LocalDateTime, capacity: Int) throws -> Int? {
+        let taken = try Set(
+            Int.fetchAll(
+                db, sql: "SELECT seat FROM appointments WHERE motif_id = ? AND start_epoch = ? AND status = 'booked'",
+                arguments: [motifID, start.epochSeconds]))
+        return (0..<capacity).first { !taken.contains($0) }
+    }
+
+    package func appointments(callerHash: String) async throws -> [Appointment] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM appointments WHERE caller_hash = ? ORDER BY start_epoch", arguments: [callerHash]
+            ).map(Self.appointment)
+        }
+    }
+
+    package func appointment(reference: String) async throws -> Appointment? {
+        try await writer.read { db in try Self.fetchAppointment(db, reference: reference) }
+    }
+
+    private static func fetchAppointment(_ db: Database, reference: String) throws -> Appointment? {
+        try Row.fetchOne(db, sql: "SELECT * FROM appointments WHERE reference = ?", arguments: [reference]).map(appointment)
+    }
+
+    package func cancelAppointment(reference: String) async throws -> Appointment? {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE appointments SET status = 'cancelled', updated_epoch = strftime('%s', 'now') WHERE reference = ? AND status = 'booked'",
+                arguments: [reference])
+            guard db.changesCount > 0 else { return nil }
+            return try Self.fetchAppointment(db, reference: reference)
+        }
+    }
+
+    package func listAppointments(from: LocalDate?, to: LocalDate?) async throws -> [Appointment] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM appointments WHERE substr(start_at, 1, 10) >= ? AND substr(start_at, 1, 10) <= ? ORDER BY start_epoch, seat",
+                arguments: [from?.iso ?? "0000-00-00", to?.iso ?? "9999-99-99"]
+            ).map(Self.appointment)
+        }
+    }
+
+    private static func appointment(_ row: Row) -> Appointment {
+        Appointment(
+            reference: row["reference"], motifID: row["motif_id"],
+            start: LocalDateTime(iso: row["start_at"]) ?? LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0)),
+            durationMinutes: row["duration_minutes"], seat: row["seat"],
+            status: Appointment.Status(rawValue: row["status"]) ?? .booked, callerHash: row["caller_hash"],
+            phone: row["phone"], callID: row["call_id"])
+    }
+
+    // MARK: Callbacks
+
+    package func callbackCounts(from: LocalDate, to: LocalDate) async throws -> [String: Int] {
+        try await writer.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT window_key, COUNT(*) AS n FROM callbacks WHERE status = 'pending' AND window_date >= ? AND window_date <= ? GROUP BY window_key",
+                arguments: [from.iso, to.iso])
+            {
+                counts[row["window_key"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    package func insertCallback(_ callback: Callback, capacity: Int) async throws -> Callback {
+        let key = "\(callback.window.date.iso) \(callback.window.range)"
+        return try await writer.write { db in
+            let pending =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM callbacks WHERE window_key = ? AND status = 'pending'", arguments: [key]) ?? 0
+            guard pending < capacity else { throw BookingFailure.slotTaken }
+            try db.execute(
+                sql: """
+                    INSERT INTO callbacks (id, window_date, window_start, window_end, window_key, phone, status, attempts, call_id, context)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    callback.id, callback.window.date.iso, callback.window.range.start.description,
+                    callback.window.range.end.description, key, callback.phone, callback.status.rawValue, callback.attempts,
+                    callback.callID, callback.context,
+                ])
+            return callback
+        }
+    }
+
+    package func listCallbacks(from: LocalDate?, to: LocalDate?) async throws -> [Callback] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM callbacks WHERE window_date >= ? AND window_date <= ? ORDER BY window_date, window_start, id",
+                arguments: [from?.iso ?? "0000-00-00", to?.iso ?? "9999-99-99"]
+            ).map { row in
+                let date = LocalDate(iso: row["window_date"] as String) ?? LocalDate(daysSinceEpoch: 0)
+                let start = TimeOfDay(parsing: row["window_start"] as String) ?? TimeOfDay(minutes: 0)
+                let end = TimeOfDay(parsing: row["window_end"] as String) ?? TimeOfDay(minutes: 0)
+                return Callback(
+                    id: row["id"], window: CallbackWindow(date: date, range: TimeRange(start: start, end: end)),
+                    phone: row["phone"], status: Callback.Status(rawValue: row["status"]) ?? .pending,
+                    attempts: row["attempts"], callID: row["call_id"], context: row["context"])
+            }
+        }
+    }
+
+    // MARK: Call records
+
+    package func save(_ record: CallRecord) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let intents = String(decoding: try encoder.encode(record.intents), as: UTF8.self)
+        let handoff = try record.handoff.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let events = try record.events.map { String(decoding: try encoder.encode($0.fields), as: UTF8.self) }
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO calls (id, channel, started_at, started_epoch, ended_at, caller_hash, outcome, intents, survey_score, handoff)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.id, record.channel, record.startedAt.iso, record.startedAt.epochSeconds, record.endedAt?.iso,
+                    record.callerHash, record.outcome, intents, record.surveyScore, handoff,
+                ])
+            try db.execute(sql: "DELETE FROM call_events WHERE call_id = ?", arguments: [record.id])
+            for (seq, event) in record.events.enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO call_events (call_id, seq, type, at, at_epoch, fields) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [record.id, seq, event.type, event.at.iso, event.at.epochSeconds, events[seq]])
+            }
+        }
+    }
+
+    package func records(limit: Int) async throws -> [CallRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM calls ORDER BY started_epoch DESC, rowid DESC LIMIT ?", arguments: [limit])
+                .map { try Self.record($0, db: db) }
+        }
+    }
+
+    package func record(id: String) async throws -> CallRecord? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM calls WHERE id = ?", arguments: [id]).map { try Self.record($0, db: db) }
+        }
+    }
+
+    package func lastRecord() async throws -> CallRecord? { try await records(limit: 1).first }
+
+    private static func record(_ row: Row, db: Database) throws -> CallRecord {
+        let decoder = JSONDecoder()
+        let started = LocalDateTime(iso: row["started_at"]) ?? LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0))
+        var record = CallRecord(id: row["id"], channel: row["channel"], startedAt: started, callerHash: row["caller_hash"])
+        record.endedAt = (row["ended_at"] as String?).flatMap { LocalDateTime(iso: $0) }
+        record.outcome = row["outcome"]
+        record.intents = (try? decoder.decode([String].self, from: Data((row["intents"] as String).utf8))) ?? []
+        record.surveyScore = row["survey_score"]
+        record.handoff = (row["handoff"] as String?).flatMap { try? decoder.decode(JSONValue.self, from: Data($0.utf8)) }
+        record.events = try Row.fetchAll(
+            db, sql: "SELECT * FROM call_events WHERE call_id = ? ORDER BY seq", arguments: [record.id]
+        ).map { event in
+            CallEvent(
+                type: event["type"], at: LocalDateTime(iso: event["at"]) ?? started,
+                fields: (try? decoder.decode([String: JSONValue].self, from: Data((event["fields"] as String).utf8))) ?? [:])
+        }
+        return record
+    }
+
+    /// Removes the words of callers (utterance texts) older than `days`; returns how many events were cleared.
+    @discardableResult
+    package func purgeTranscripts(olderThanDays days: Int, now: LocalDateTime) async throws -> Int {
+        let cutoff = now.epochSeconds - days * 86400
+        return try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE call_events SET fields = json_remove(fields, '$.text') WHERE type = 'utterance' AND at_epoch < ? AND json_extract(fields, '$.text') IS NOT NULL",
+                arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+}
