@@ -19,7 +19,7 @@ struct Intents: ParsableCommand {
             let understander = Understander(catalog: try deployment.load().intents)
             let lines = sentences.isEmpty ? Array(AnyIterator { readLine() }) : sentences
             for line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                let ranked = understander.classifier.rank(line).prefix(3)
+                let ranked = understander.rank(line).prefix(3)
                 print(line + "\t" + ranked.map { "\($0.intent) \(rounded($0.confidence, 100))" }.joined(separator: "\t"))
             }
         }
@@ -50,7 +50,7 @@ struct Intents: ParsableCommand {
                 else { throw Failure("\(file):\(number + 1): expected {\"text\": …, \"intent\": …}") }
                 cases.append((text, intent))
             }
-            let report = IntentEvaluation(cases: cases) { understander.classifier.rank($0).first?.intent ?? "none" }
+            let report = IntentEvaluation(cases: cases) { understander.rank($0).first?.intent ?? "none" }
             if json {
                 print(jsonPretty(report.json))
             } else {

@@ -473,7 +473,7 @@ package struct DialogueEngine: Sendable {
         guard let chosen else {
             let options = motifs.map { prompt("booking.motif_option", ["label": $0.label, "digit": $0.keypad]).text }
             return ask(
-                [prompt("booking.ask_motif", ["motifs": options.joined(separator: ", ")])], then: .choosingMotif(purpose),
+                [prompt("booking.ask_motif", ["motifs": options.joined(separator: " ; ")])], then: .choosingMotif(purpose),
                 &out)
         }
         startSlotSearch(purpose, motif: chosen, preference: preference, &out)
@@ -708,7 +708,8 @@ package struct DialogueEngine: Sendable {
         served = true
         callbackScheduled = true
         out.record("callback.scheduled", [
-            "id": .string(callback.id), "window_start": .string(callback.window.start.iso),
+            "id": .string(callback.id),
+            "window_start": .string(LocalDateTime(date: callback.window.date, time: callback.window.range.start, utcOffset: now.utcOffset).iso),
             "window_end": .string(LocalDateTime(date: callback.window.date, time: callback.window.range.end, utcOffset: now.utcOffset).iso),
             "date": .string(callback.window.date.iso), "window": .string(callback.window.range.description),
         ])
@@ -759,8 +760,9 @@ package struct DialogueEngine: Sendable {
     }
 
     private var contextSummary: String {
-        let topics = intents.isEmpty ? "" : intents.joined(separator: ", ") + " — "
-        return topics + requests.suffix(5).joined(separator: " / ")
+        let topics = intents.joined(separator: ", ")
+        let said = requests.suffix(5).joined(separator: " / ")
+        return [topics, said].filter { !$0.isEmpty }.joined(separator: " — ")
     }
 
     private func slotStrings(_ slots: Slots) -> [String: String] {

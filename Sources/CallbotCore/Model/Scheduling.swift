@@ -77,8 +77,6 @@ package struct CallbackWindow: Sendable, Hashable {
         self.date = date
         self.range = range
     }
-
-    package var start: LocalDateTime { LocalDateTime(date: date, time: range.start) }
 }
 
 /// A callback as stored.

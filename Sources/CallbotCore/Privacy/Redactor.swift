@@ -23,8 +23,10 @@ package enum Redactor {
     struct Token {
         var range: Range<Int>
         var text: String
-        /// Lower case, no accents.
+        /// Lower case, no accents, elisions expanded, number words as digits.
         var folded: String
+        /// Lower case, no accents, words as written.
+        var plain: String
         var isDigits: Bool { !text.isEmpty && text.allSatisfy { $0.isASCII && $0.isNumber } }
         var isCapitalized: Bool { text.first?.isUppercase == true }
     }
@@ -60,7 +62,9 @@ package enum Redactor {
 
     static func makeToken(_ chars: [Character], _ range: Range<Int>) -> Token {
         let text = String(chars[range])
-        return Token(range: range, text: text, folded: FrenchText.tokens(text).joined(separator: " "))
+        return Token(
+            range: range, text: text, folded: FrenchText.tokens(text).joined(separator: " "),
+            plain: FrenchText.splitWords(text).joined(separator: " "))
     }
 
     // MARK: Detectors
@@ -120,10 +124,10 @@ package enum Redactor {
                 continue
             }
             var j = i
-            while j + 1 < tokens.count, isNumeric(tokens[j + 1]) || (tokens[j + 1].folded == "et" && j + 2 < tokens.count && isNumeric(tokens[j + 2])) {
+            while j + 1 < tokens.count, isNumeric(tokens[j + 1]) || (tokens[j + 1].plain == "et" && j + 2 < tokens.count && isNumeric(tokens[j + 2])) {
                 j += 1
             }
-            let words = tokens[i...j].flatMap { $0.folded.split(separator: " ").map(String.init) }
+            let words = tokens[i...j].flatMap { $0.plain.split(separator: " ").map(String.init) }
             let digits = FrenchNumbers.replaceNumberWords(in: words).filter { $0.allSatisfy(\.isNumber) }.joined()
             var first = i
             if first > 0, tokens[first - 1].folded == "plus" || tokens[first - 1].text == "+" { first -= 1 }
@@ -137,7 +141,7 @@ package enum Redactor {
     }
 
     static func isNumeric(_ token: Token) -> Bool {
-        token.isDigits || (FrenchNumbers.isNumberWord(token.folded) && token.folded != "un" && token.folded != "une")
+        token.isDigits || (FrenchNumbers.isNumberWord(token.plain) && token.plain != "un" && token.plain != "une")
     }
 
     static func numberLabel(_ digits: String) -> String? {

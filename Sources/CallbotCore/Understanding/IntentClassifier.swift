@@ -18,6 +18,14 @@ package struct IntentScore: Sendable, Equatable {
     package var intent: String
     /// 0…1.
     package var confidence: Double
+    /// Whether the utterance contains one of the intent's keywords.
+    package var keywordMatched: Bool = false
+
+    package init(intent: String, confidence: Double, keywordMatched: Bool = false) {
+        self.intent = intent
+        self.confidence = confidence
+        self.keywordMatched = keywordMatched
+    }
 }
 
 /// Recognises intents by similarity to the administrator's examples and keywords.
@@ -64,7 +72,8 @@ package struct IntentClassifier: Sendable {
                 exampleIntent.append(Int32(index))
             }
         }
-        keywordStems = intents.map { $0.keywords.map { Self.stems(of: $0) }.filter { !$0.isEmpty } }
+        // Keywords match as phrases, stop words included: "ma demande" is not any "demande".
+        keywordStems = intents.map { $0.keywords.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter { !$0.isEmpty } }
         var documentFrequency: [Int] = []
         for counts in exampleFeatures {
             for feature in counts.keys {
@@ -98,11 +107,13 @@ package struct IntentClassifier: Sendable {
 
     /// All intents ranked, best first, with ``none`` first when the best is below the threshold.
     package func rank(_ text: String) -> [IntentScore] {
-        rank(stems: Self.stems(of: text))
+        rank(tokens: FrenchText.tokens(text))
     }
 
-    /// Ranks intents for an utterance already reduced to stems (see ``stems(of:)``).
-    package func rank(stems: [String]) -> [IntentScore] {
+    /// Ranks intents for an utterance already normalised by ``FrenchText/tokens(_:)``.
+    package func rank(tokens: [String]) -> [IntentScore] {
+        let stems = Self.stems(fromTokens: tokens)
+        let allStems = tokens.map(FrenchStemmer.stem)
         var query: [(id: Int, weight: Float)] = []
         var norm: Float = 0
         for (feature, count) in Self.featureCounts(stems) {
@@ -132,8 +143,9 @@ package struct IntentClassifier: Sendable {
         scores.reserveCapacity(intents.count + 1)
         for (index, name) in intents.enumerated() {
             var score = 0.65 * Double(best[index]) + 0.35 * Double(centroidScores[index])
-            if keywordStems[index].contains(where: { Self.contains(stems, $0) }) { score += Self.keywordBonus }
-            scores.append(IntentScore(intent: name, confidence: min(1, score)))
+            let matched = keywordStems[index].contains { Self.contains(allStems, $0) }
+            if matched { score += Self.keywordBonus }
+            scores.append(IntentScore(intent: name, confidence: min(1, score), keywordMatched: matched))
         }
         scores.sort { $0.confidence > $1.confidence }
         let top = scores.first?.confidence ?? 0

@@ -59,7 +59,7 @@ package enum SlotExtractor {
             if word == "aujourdhui" { return today }
             if word == "demain" { return today.adding(days: at(i - 1) == "apres" ? 2 : 1) }
             if word == "surlendemain" { return today.adding(days: 2) }
-            if word == "dans", let count = Int(at(i + 1)) {
+            if word == "dans", let count = Int(at(i + 1)) ?? (["un", "une"].contains(at(i + 1)) ? 1 : nil) {
                 let unit = at(i + 2)
                 if unit.hasPrefix("jour") { return today.adding(days: count == 15 ? 14 : count) }
                 if unit.hasPrefix("semaine") { return today.adding(days: 7 * count) }

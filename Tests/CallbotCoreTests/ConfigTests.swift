@@ -1,0 +1,103 @@
+import Testing
+
+@testable import CallbotCore
+
+@Suite struct ConfigTests {
+    let callbot: String
+    let intents: String
+    let messages: String
+
+    init() throws {
+        callbot = try text("config/callbot.yaml")
+        intents = try text("config/intents.yaml")
+        messages = try text("prompts/messages.fr.yaml")
+    }
+
+    func parse(callbot: String? = nil, intents: String? = nil, messages: String? = nil) throws(ConfigError) -> Deployment {
+        try Deployment.parse(callbot: callbot ?? self.callbot, intents: intents ?? self.intents, messages: messages ?? self.messages)
+    }
+
+    func error(callbot: String? = nil, intents: String? = nil, messages: String? = nil) -> ConfigError? {
+        do {
+            _ = try parse(callbot: callbot, intents: intents, messages: messages)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func line(of needle: String, in text: String) -> Int {
+        (text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(needle) } ?? -1) + 1
+    }
+
+    @Test func demoLoads() throws {
+        let deployment = try parse()
+        #expect(deployment.config.service.name == "Mairie de Villebois")
+        #expect(deployment.config.appointments.motifs.map(\.id) == ["titres", "etat_civil", "urbanisme"])
+        let names = Set(deployment.intents.intents.map(\.name))
+        for contract in [
+            "horaires", "adresse_acces", "carte_identite", "passeport", "acte_etat_civil", "listes_electorales", "dechets",
+            "urbanisme", "ecole_cantine", "prendre_rdv", "annuler_rdv", "rappel", "conseiller", "etat_demande",
+        ] {
+            #expect(names.contains(contract), "missing demo intent \(contract)")
+        }
+        #expect(deployment.config.opening.isClosed(on: LocalDate(year: 2026, month: 12, day: 25)!))
+        #expect(deployment.config.opening.isClosed(on: LocalDate(year: 2026, month: 12, day: 24)!))  // closure
+        #expect(!deployment.config.opening.isClosed(on: LocalDate(year: 2026, month: 12, day: 23)!))
+    }
+
+    @Test func unknownKeyNamesFileAndLine() throws {
+        let broken = callbot.replacing("  capacity: 3  ", with: "  capacity: 3\n  capacitee: 4  ")
+        let e = try #require(error(callbot: broken))
+        #expect(e.file == "callbot.yaml")
+        #expect(e.line == line(of: "capacitee", in: broken))
+        #expect(e.reason.contains("unknown key \"capacitee\""))
+    }
+
+    @Test func impossibleHoursAreRefused() throws {
+        let reversed = callbot.replacing("friday: [\"08:30-12:00\", \"13:30-16:30\"]", with: "friday: [\"12:00-08:30\"]")
+        #expect(try #require(error(callbot: reversed)).reason.contains("ends before it starts"))
+        let invalid = callbot.replacing("saturday: [\"09:00-12:00\"]", with: "saturday: [\"09:00-25:00\"]")
+        let e = try #require(error(callbot: invalid))
+        #expect(e.line == line(of: "09:00-25:00", in: invalid))
+        let overlapping = callbot.replacing("monday: [\"08:30-12:00\", \"13:30-17:30\"]", with: "monday: [\"08:30-14:00\", \"13:30-17:30\"]")
+        #expect(try #require(error(callbot: overlapping)).reason.contains("overlaps"))
+    }
+
+    @Test func unknownReferencesAreRefused() throws {
+        let badAnswer = intents.replacing("answer: answer.horaires", with: "answer: answer.horaire")
+        #expect(try #require(error(intents: badAnswer)).reason.contains("answer.horaire"))
+        let badAction = intents.replacing("action: callback", with: "action: call_back")
+        let e = try #require(error(intents: badAction))
+        #expect(e.reason.contains("unknown action \"call_back\""))
+        #expect(e.line == line(of: "action: call_back", in: badAction))
+        let badMotif = callbot.replacing("intents: [urbanisme]", with: "intents: [urbanism]")
+        #expect(try #require(error(callbot: badMotif)).reason.contains("unknown intent \"urbanism\""))
+        let typo = messages.replacing("goodbye:", with: "goodby:")
+        let m = try #require(error(messages: typo))
+        #expect(m.reason.contains("goodby") || m.reason.contains("goodbye"))
+        let placeholder = messages.replacing("{reference}. Je répète", with: "{ref}. Je répète")
+        #expect(try #require(error(messages: placeholder)).reason.contains("{ref}"))
+    }
+
+    @Test func invalidYAMLIsLocated() throws {
+        let broken = intents.replacing("  horaires:\n", with: "  horaires:\n   - [\n")
+        let e = try #require(error(intents: broken))
+        #expect(e.reason.contains("YAML") || e.reason.contains("expected"))
+        #expect(e.line > 0)
+    }
+
+    @Test func duplicateKeypadIsRefused() throws {
+        let duplicate = intents.replacing("keypad: \"4\"", with: "keypad: \"1\"")
+        #expect(try #require(error(intents: duplicate)).reason.contains("keypad \"1\""))
+    }
+
+    @Test func rendersHoursForSpeech() {
+        let format = SpokenFormat(messages: demo.messages)
+        let hours = format.weeklyHours(demo.config.opening.hours)
+        #expect(hours.hasPrefix("du lundi au mercredi de 8 heures 30 à midi et de 13 heures 30 à 17 heures 30"))
+        #expect(hours.hasSuffix("et le samedi de 9 heures à midi"))
+        #expect(SpokenFormat.phonePairs("+33612345678") == "06 12 34 56 78")
+        #expect(SpokenFormat.digitByDigit("482715") == "4 8 2 7 1 5")
+    }
+}
