@@ -12,7 +12,7 @@ let package = Package(
     name: "Callbot",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "callbotctl", targets: ["callbotctl"]),
+        .executable(name: "callbotctl", targets: ["callbotctl"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,8 +55,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CallbotCoreTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SchedulingTests", dependencies: ["Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StorageTests", dependencies: ["Storage", "Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CallbotctlTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
     ]
 )

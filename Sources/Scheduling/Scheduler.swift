@@ -33,7 +33,9 @@ package struct Scheduler: CallPorts {
     }
 
     private func motif(_ id: String) throws -> Motif {
-        guard let motif = config.appointments.motifs.first(where: { $0.id == id }) else { throw BookingFailure.notBookable }
+        guard let motif = config.appointments.motifs.first(where: { $0.id == id }) else {
+            throw BookingFailure.notBookable
+        }
         return motif
     }
 
@@ -43,18 +45,24 @@ package struct Scheduler: CallPorts {
         let motif = try motif(motifID)
         let (first, last, _) = planner.searchDays(motif, now: now)
         let from = LocalDateTime(date: first, time: TimeOfDay(minutes: 0), utcOffset: now.utcOffset).epochSeconds
-        let to = LocalDateTime(date: last.adding(days: 1), time: TimeOfDay(minutes: 0), utcOffset: now.utcOffset).epochSeconds
+        let to = LocalDateTime(date: last.adding(days: 1), time: TimeOfDay(minutes: 0), utcOffset: now.utcOffset)
+            .epochSeconds
         let booked = try await store.bookedCounts(motifID: motifID, fromEpoch: from, toEpoch: to)
-        return planner.freeSlots(motif, preference: preference, excluding: excluding, limit: limit, now: now, booked: booked)
+        return planner.freeSlots(
+            motif, preference: preference, excluding: excluding, limit: limit, now: now, booked: booked)
     }
 
-    package func book(_ slot: Slot, callerNumber: String?, callID: String, now: LocalDateTime) async throws -> Appointment {
+    package func book(_ slot: Slot, callerNumber: String?, callID: String, now: LocalDateTime) async throws
+        -> Appointment
+    {
         let motif = try motif(slot.motifID)
         try checkBookable(slot, motif, now: now)
         for _ in 0..<5 {
             let appointment = Appointment(
-                reference: makeReference(), motifID: motif.id, start: slot.start, durationMinutes: motif.durationMinutes,
-                seat: 0, callerHash: callerNumber.map(pseudonymizer.pseudonym(for:)), phone: callerNumber, callID: callID)
+                reference: makeReference(), motifID: motif.id, start: slot.start,
+                durationMinutes: motif.durationMinutes,
+                seat: 0, callerHash: callerNumber.map(pseudonymizer.pseudonym(for:)), phone: callerNumber,
+                callID: callID)
             do {
                 return try await store.insertAppointment(appointment, capacity: motif.capacity)
             } catch StoreConflict.duplicateReference {
@@ -67,7 +75,8 @@ package struct Scheduler: CallPorts {
     package func move(_ appointment: Appointment, to slot: Slot, now: LocalDateTime) async throws -> Appointment {
         let motif = try motif(slot.motifID)
         try checkBookable(slot, motif, now: now)
-        return try await store.moveAppointment(reference: appointment.reference, to: slot.start, capacity: motif.capacity)
+        return try await store.moveAppointment(
+            reference: appointment.reference, to: slot.start, capacity: motif.capacity)
     }
 
     /// A slot a caller may book: on the motif's grid, open, with notice, not too far ahead.
@@ -93,11 +102,14 @@ package struct Scheduler: CallPorts {
     }
 
     package func callbackWindows(_ preference: Preference, now: LocalDateTime) async throws -> [CallbackWindow] {
-        let counts = try await store.callbackCounts(from: now.date, to: now.date.adding(days: config.callbacks.daysAhead))
+        let counts = try await store.callbackCounts(
+            from: now.date, to: now.date.adding(days: config.callbacks.daysAhead))
         return planner.callbackWindows(preference, now: now, counts: counts, limit: 3)
     }
 
-    package func scheduleCallback(_ request: CallbackRequest, callID: String, now: LocalDateTime) async throws -> Callback {
+    package func scheduleCallback(_ request: CallbackRequest, callID: String, now: LocalDateTime) async throws
+        -> Callback
+    {
         let callback = Callback(
             id: "cb-" + Self.randomReference(digits: 8), window: request.window, phone: request.phone, callID: callID,
             context: request.context)

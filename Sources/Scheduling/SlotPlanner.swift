@@ -20,7 +20,9 @@ package struct SlotPlanner: Sendable {
     }
 
     /// The first and last days to search for `motif` from `now`.
-    package func searchDays(_ motif: Motif, now: LocalDateTime) -> (first: LocalDate, last: LocalDate, earliest: LocalDateTime) {
+    package func searchDays(_ motif: Motif, now: LocalDateTime) -> (
+        first: LocalDate, last: LocalDate, earliest: LocalDateTime
+    ) {
         let earliest = now.adding(minutes: motif.minNoticeHours * 60)
         return (earliest.date, now.date.adding(days: motif.maxDaysAhead), earliest)
     }
@@ -52,12 +54,15 @@ package struct SlotPlanner: Sendable {
         var found: [Slot] = []
         var date = first
         while date <= last && found.count < limit {
-            let day = slots(candidates(motif, on: date, utcOffset: now.utcOffset)).filter { fits($0.start.time, preference) }
+            let day = slots(candidates(motif, on: date, utcOffset: now.utcOffset)).filter {
+                fits($0.start.time, preference)
+            }
             found += ordered(day, around: preference.time).prefix(limit - found.count)
             date = date.adding(days: 1)
         }
         if found.isEmpty && (preference.partOfDay != nil || preference.time != nil) {
-            return freeSlots(motif, preference: Preference(), excluding: excluding, limit: limit, now: now, booked: booked)
+            return freeSlots(
+                motif, preference: Preference(), excluding: excluding, limit: limit, now: now, booked: booked)
         }
         return found
     }
@@ -80,7 +85,9 @@ package struct SlotPlanner: Sendable {
 
     /// Callback windows with room, from `now` (plus notice) over the configured days, on days
     /// and hours the agents work; those that fit `preference` first.
-    package func callbackWindows(_ preference: Preference, now: LocalDateTime, counts: [String: Int], limit: Int) -> [CallbackWindow] {
+    package func callbackWindows(_ preference: Preference, now: LocalDateTime, counts: [String: Int], limit: Int)
+        -> [CallbackWindow]
+    {
         let settings = config.callbacks
         let earliest = now.adding(minutes: settings.minNoticeMinutes)
         let agents = config.agentCalendar

@@ -16,20 +16,25 @@ package struct KeyedPseudonymizer: Pseudonymizer {
 
     /// The key from the configured environment variable, else from the key file, created with
     /// 32 random bytes (mode 0600) when missing.
-    package static func load(_ settings: PrivacySettings, environment: [String: String] = ProcessInfo.processInfo.environment)
+    package static func load(
+        _ settings: PrivacySettings, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws -> KeyedPseudonymizer
     {
         if let name = settings.pseudonymKeyEnv, let value = environment[name], !value.isEmpty {
             return KeyedPseudonymizer(key: Data(value.utf8))
         }
         guard let path = settings.pseudonymKeyFile else {
-            throw PseudonymKeyError(reason: "no key: set \(settings.pseudonymKeyEnv ?? "the key variable") or pseudonym_key_file")
+            throw PseudonymKeyError(
+                reason: "no key: set \(settings.pseudonymKeyEnv ?? "the key variable") or pseudonym_key_file")
         }
         if let data = FileManager.default.contents(atPath: path), data.count >= 16 {
             return KeyedPseudonymizer(key: data)
         }
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
         var generator = SystemRandomNumberGenerator()
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         guard FileManager.default.createFile(atPath: path, contents: key, attributes: [.posixPermissions: 0o600]) else {

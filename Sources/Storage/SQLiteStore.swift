@@ -12,7 +12,9 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
     /// Opens (and creates or migrates) the database at `path`; its folder is created if missing.
     package init(path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         writer = try DatabasePool(path: path, configuration: configuration)
@@ -105,7 +107,10 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
 
     package func insertAppointment(_ appointment: Appointment, capacity: Int) async throws -> Appointment {
         try await writer.write { db in
-            guard let seat = try Self.freeSeat(db, motifID: appointment.motifID, start: appointment.start, capacity: capacity) else {
+            guard
+                let seat = try Self.freeSeat(
+                    db, motifID: appointment.motifID, start: appointment.start, capacity: capacity)
+            else {
                 throw BookingFailure.slotTaken
             }
             var booked = appointment
@@ -131,12 +136,15 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         }
     }
 
-    package func moveAppointment(reference: String, to start: LocalDateTime, capacity: Int) async throws -> Appointment {
+    package func moveAppointment(reference: String, to start: LocalDateTime, capacity: Int) async throws -> Appointment
+    {
         try await writer.write { db in
-            guard var appointment = try Self.fetchAppointment(db, reference: reference), appointment.status == .booked else {
+            guard var appointment = try Self.fetchAppointment(db, reference: reference), appointment.status == .booked
+            else {
                 throw BookingFailure.notBookable
             }
-            guard let seat = try Self.freeSeat(db, motifID: appointment.motifID, start: start, capacity: capacity) else {
+            guard let seat = try Self.freeSeat(db, motifID: appointment.motifID, start: start, capacity: capacity)
+            else {
                 throw BookingFailure.slotTaken
             }
             do {
@@ -166,7 +174,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
     package func appointments(callerHash: String) async throws -> [Appointment] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM appointments WHERE caller_hash = ? ORDER BY start_epoch", arguments: [callerHash]
+                db, sql: "SELECT * FROM appointments WHERE caller_hash = ? ORDER BY start_epoch",
+                arguments: [callerHash]
             ).map(Self.appointment)
         }
     }
@@ -176,13 +185,15 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
     }
 
     private static func fetchAppointment(_ db: Database, reference: String) throws -> Appointment? {
-        try Row.fetchOne(db, sql: "SELECT * FROM appointments WHERE reference = ?", arguments: [reference]).map(appointment)
+        try Row.fetchOne(db, sql: "SELECT * FROM appointments WHERE reference = ?", arguments: [reference]).map(
+            appointment)
     }
 
     package func cancelAppointment(reference: String) async throws -> Appointment? {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE appointments SET status = 'cancelled', updated_epoch = strftime('%s', 'now') WHERE reference = ? AND status = 'booked'",
+                sql:
+                    "UPDATE appointments SET status = 'cancelled', updated_epoch = strftime('%s', 'now') WHERE reference = ? AND status = 'booked'",
                 arguments: [reference])
             guard db.changesCount > 0 else { return nil }
             return try Self.fetchAppointment(db, reference: reference)
@@ -193,7 +204,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM appointments WHERE substr(start_at, 1, 10) >= ? AND substr(start_at, 1, 10) <= ? ORDER BY start_epoch, seat",
+                sql:
+                    "SELECT * FROM appointments WHERE substr(start_at, 1, 10) >= ? AND substr(start_at, 1, 10) <= ? ORDER BY start_epoch, seat",
                 arguments: [from?.iso ?? "0000-00-00", to?.iso ?? "9999-99-99"]
             ).map(Self.appointment)
         }
@@ -202,7 +214,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
     private static func appointment(_ row: Row) -> Appointment {
         Appointment(
             reference: row["reference"], motifID: row["motif_id"],
-            start: LocalDateTime(iso: row["start_at"]) ?? LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0)),
+            start: LocalDateTime(iso: row["start_at"])
+                ?? LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0)),
             durationMinutes: row["duration_minutes"], seat: row["seat"],
             status: Appointment.Status(rawValue: row["status"]) ?? .booked, callerHash: row["caller_hash"],
             phone: row["phone"], callID: row["call_id"])
@@ -215,7 +228,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(
                 db,
-                sql: "SELECT window_key, COUNT(*) AS n FROM callbacks WHERE status = 'pending' AND window_date >= ? AND window_date <= ? GROUP BY window_key",
+                sql:
+                    "SELECT window_key, COUNT(*) AS n FROM callbacks WHERE status = 'pending' AND window_date >= ? AND window_date <= ? GROUP BY window_key",
                 arguments: [from.iso, to.iso])
             {
                 counts[row["window_key"]] = row["n"]
@@ -229,7 +243,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         return try await writer.write { db in
             let pending =
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM callbacks WHERE window_key = ? AND status = 'pending'", arguments: [key]) ?? 0
+                    db, sql: "SELECT COUNT(*) FROM callbacks WHERE window_key = ? AND status = 'pending'",
+                    arguments: [key]) ?? 0
             guard pending < capacity else { throw BookingFailure.slotTaken }
             try db.execute(
                 sql: """
@@ -238,7 +253,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                     """,
                 arguments: [
                     callback.id, callback.window.date.iso, callback.window.range.start.description,
-                    callback.window.range.end.description, key, callback.phone, callback.status.rawValue, callback.attempts,
+                    callback.window.range.end.description, key, callback.phone, callback.status.rawValue,
+                    callback.attempts,
                     callback.callID, callback.context,
                 ])
             return callback
@@ -249,7 +265,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM callbacks WHERE window_date >= ? AND window_date <= ? ORDER BY window_date, window_start, id",
+                sql:
+                    "SELECT * FROM callbacks WHERE window_date >= ? AND window_date <= ? ORDER BY window_date, window_start, id",
                 arguments: [from?.iso ?? "0000-00-00", to?.iso ?? "9999-99-99"]
             ).map { row in
                 let date = LocalDate(iso: row["window_date"] as String) ?? LocalDate(daysSinceEpoch: 0)
@@ -292,14 +309,18 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
 
     package func records(limit: Int) async throws -> [CallRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM calls ORDER BY started_epoch DESC, rowid DESC LIMIT ?", arguments: [limit])
-                .map { try Self.record($0, db: db) }
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM calls ORDER BY started_epoch DESC, rowid DESC LIMIT ?", arguments: [limit]
+            )
+            .map { try Self.record($0, db: db) }
         }
     }
 
     package func record(id: String) async throws -> CallRecord? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM calls WHERE id = ?", arguments: [id]).map { try Self.record($0, db: db) }
+            try Row.fetchOne(db, sql: "SELECT * FROM calls WHERE id = ?", arguments: [id]).map {
+                try Self.record($0, db: db)
+            }
         }
     }
 
@@ -307,19 +328,25 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
 
     private static func record(_ row: Row, db: Database) throws -> CallRecord {
         let decoder = JSONDecoder()
-        let started = LocalDateTime(iso: row["started_at"]) ?? LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0))
-        var record = CallRecord(id: row["id"], channel: row["channel"], startedAt: started, callerHash: row["caller_hash"])
+        let started =
+            LocalDateTime(iso: row["started_at"])
+            ?? LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0))
+        var record = CallRecord(
+            id: row["id"], channel: row["channel"], startedAt: started, callerHash: row["caller_hash"])
         record.endedAt = (row["ended_at"] as String?).flatMap { LocalDateTime(iso: $0) }
         record.outcome = row["outcome"]
         record.intents = (try? decoder.decode([String].self, from: Data((row["intents"] as String).utf8))) ?? []
         record.surveyScore = row["survey_score"]
-        record.handoff = (row["handoff"] as String?).flatMap { try? decoder.decode(JSONValue.self, from: Data($0.utf8)) }
+        record.handoff = (row["handoff"] as String?).flatMap {
+            try? decoder.decode(JSONValue.self, from: Data($0.utf8))
+        }
         record.events = try Row.fetchAll(
             db, sql: "SELECT * FROM call_events WHERE call_id = ? ORDER BY seq", arguments: [record.id]
         ).map { event in
             CallEvent(
                 type: event["type"], at: LocalDateTime(iso: event["at"]) ?? started,
-                fields: (try? decoder.decode([String: JSONValue].self, from: Data((event["fields"] as String).utf8))) ?? [:])
+                fields: (try? decoder.decode([String: JSONValue].self, from: Data((event["fields"] as String).utf8)))
+                    ?? [:])
         }
         return record
     }
@@ -330,7 +357,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         let cutoff = now.epochSeconds - days * 86400
         return try await writer.write { db in
             try db.execute(
-                sql: "UPDATE call_events SET fields = json_remove(fields, '$.text') WHERE type = 'utterance' AND at_epoch < ? AND json_extract(fields, '$.text') IS NOT NULL",
+                sql:
+                    "UPDATE call_events SET fields = json_remove(fields, '$.text') WHERE type = 'utterance' AND at_epoch < ? AND json_extract(fields, '$.text') IS NOT NULL",
                 arguments: [cutoff])
             return db.changesCount
         }

@@ -44,7 +44,9 @@ struct Chat: AsyncParsableCommand {
         while true {
             for output in outputs { show(output) }
             if session.isFinished { break }
-            if let transfer = outputs.lazy.compactMap({ if case .transfer = $0 { return true } else { return nil } }).first, transfer {
+            if let transfer = outputs.lazy.compactMap({ if case .transfer = $0 { return true } else { return nil } })
+                .first, transfer
+            {
                 outputs = await session.handle(.transferResult(transferOutcome))
                 continue
             }

@@ -20,7 +20,8 @@ struct Intents: ParsableCommand {
             let lines = sentences.isEmpty ? Array(AnyIterator { readLine() }) : sentences
             for line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let ranked = understander.rank(line).prefix(3)
-                print(line + "\t" + ranked.map { "\($0.intent) \(rounded($0.confidence, 100))" }.joined(separator: "\t"))
+                print(
+                    line + "\t" + ranked.map { "\($0.intent) \(rounded($0.confidence, 100))" }.joined(separator: "\t"))
             }
         }
     }

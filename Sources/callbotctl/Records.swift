@@ -20,8 +20,10 @@ struct Calls: AsyncParsableCommand {
             } else {
                 for r in records {
                     print(
-                        [r.id, r.startedAt.iso, r.outcome ?? "-", r.intents.joined(separator: ","),
-                         r.surveyScore.map { "survey \($0)" } ?? ""].joined(separator: "  "))
+                        [
+                            r.id, r.startedAt.iso, r.outcome ?? "-", r.intents.joined(separator: ","),
+                            r.surveyScore.map { "survey \($0)" } ?? "",
+                        ].joined(separator: "  "))
                 }
             }
         }
@@ -46,7 +48,9 @@ struct Calls: AsyncParsableCommand {
             if json {
                 print(jsonPretty(record.json(withEvents: true)))
             } else {
-                print("call \(record.id) (\(record.channel)) \(record.startedAt.iso) → \(record.endedAt?.iso ?? "-"): \(record.outcome ?? "-")")
+                print(
+                    "call \(record.id) (\(record.channel)) \(record.startedAt.iso) → \(record.endedAt?.iso ?? "-"): \(record.outcome ?? "-")"
+                )
                 for event in record.events {
                     let fields = event.fields.isEmpty ? "" : " " + jsonLine(.object(event.fields))
                     print("  \(event.at.time) \(event.type)\(fields)")
@@ -67,12 +71,13 @@ extension CallRecord {
         ]
         if let handoff { object["handoff"] = handoff }
         if withEvents {
-            object["events"] = .array(events.map { event in
-                var fields = event.fields
-                fields["type"] = .string(event.type)
-                fields["at"] = .string(event.at.iso)
-                return .object(fields)
-            })
+            object["events"] = .array(
+                events.map { event in
+                    var fields = event.fields
+                    fields["type"] = .string(event.type)
+                    fields["at"] = .string(event.at.iso)
+                    return .object(fields)
+                })
         }
         return .object(object)
     }
@@ -94,16 +99,23 @@ struct Appointments: AsyncParsableCommand {
             let list = try await database.open(loaded).listAppointments(
                 from: try from.map(parseDay), to: try to.map(parseDay))
             if json {
-                print(jsonPretty(.array(list.map { a in
-                    .object([
-                        "reference": .string(a.reference), "motif": .string(a.motifID), "start": .string(a.start.iso),
-                        "duration_minutes": .int(a.durationMinutes), "seat": .int(a.seat), "status": .string(a.status.rawValue),
-                        "call_id": a.callID.map(JSONValue.string) ?? .null,
-                    ])
-                })))
+                print(
+                    jsonPretty(
+                        .array(
+                            list.map { a in
+                                .object([
+                                    "reference": .string(a.reference), "motif": .string(a.motifID),
+                                    "start": .string(a.start.iso),
+                                    "duration_minutes": .int(a.durationMinutes), "seat": .int(a.seat),
+                                    "status": .string(a.status.rawValue),
+                                    "call_id": a.callID.map(JSONValue.string) ?? .null,
+                                ])
+                            })))
             } else {
                 for a in list {
-                    print("\(a.reference)  \(a.start.date) \(a.start.time)  \(a.motifID)  desk \(a.seat + 1)  \(a.status.rawValue)")
+                    print(
+                        "\(a.reference)  \(a.start.date) \(a.start.time)  \(a.motifID)  desk \(a.seat + 1)  \(a.status.rawValue)"
+                    )
                 }
             }
         }
@@ -123,15 +135,21 @@ struct Callbacks: AsyncParsableCommand {
 
         func run() async throws {
             let loaded = try deployment.load()
-            let list = try await database.open(loaded).listCallbacks(from: try from.map(parseDay), to: try to.map(parseDay))
+            let list = try await database.open(loaded).listCallbacks(
+                from: try from.map(parseDay), to: try to.map(parseDay))
             if json {
-                print(jsonPretty(.array(list.map { c in
-                    .object([
-                        "id": .string(c.id), "date": .string(c.window.date.iso), "window": .string(c.window.range.description),
-                        "phone": .string(c.phone), "status": .string(c.status.rawValue), "attempts": .int(c.attempts),
-                        "call_id": c.callID.map(JSONValue.string) ?? .null, "context": .string(c.context),
-                    ])
-                })))
+                print(
+                    jsonPretty(
+                        .array(
+                            list.map { c in
+                                .object([
+                                    "id": .string(c.id), "date": .string(c.window.date.iso),
+                                    "window": .string(c.window.range.description),
+                                    "phone": .string(c.phone), "status": .string(c.status.rawValue),
+                                    "attempts": .int(c.attempts),
+                                    "call_id": c.callID.map(JSONValue.string) ?? .null, "context": .string(c.context),
+                                ])
+                            })))
             } else {
                 for c in list {
                     print("\(c.id)  \(c.window.date) \(c.window.range)  \(c.phone)  \(c.status.rawValue)  \(c.context)")

@@ -1,5 +1,5 @@
-import Foundation
 import CallbotCore
+import Foundation
 
 enum FileHandleWriter {
     static func writeToStandardError(_ string: String) {

@@ -27,7 +27,9 @@ struct Understand: ParsableCommand {
                 print("  or \(alternative.intent) (\(rounded(alternative.confidence)))")
             }
             if case .object(let slots) = value.objectValue?["slots"] ?? .null, !slots.isEmpty {
-                print("slots: " + slots.keys.sorted().map { "\($0)=\(slots[$0]!.stringValue ?? "")" }.joined(separator: " "))
+                print(
+                    "slots: "
+                        + slots.keys.sorted().map { "\($0)=\(slots[$0]!.stringValue ?? "")" }.joined(separator: " "))
             }
             print("redacted: \(understanding.redacted)")
         }
@@ -46,9 +48,10 @@ extension Understanding {
         if let digits = slots.digits { slotValues["digits"] = .string(digits) }
         return .object([
             "intent": .string(intent), "confidence": .double(rounded(confidence)),
-            "alternatives": .array(alternatives.map {
-                .object(["intent": .string($0.intent), "confidence": .double(rounded($0.confidence))])
-            }),
+            "alternatives": .array(
+                alternatives.map {
+                    .object(["intent": .string($0.intent), "confidence": .double(rounded($0.confidence))])
+                }),
             "slots": .object(slotValues), "redacted": .string(redacted),
         ])
     }

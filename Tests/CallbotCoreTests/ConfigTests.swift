@@ -13,8 +13,11 @@ import Testing
         messages = try text("prompts/messages.fr.yaml")
     }
 
-    func parse(callbot: String? = nil, intents: String? = nil, messages: String? = nil) throws(ConfigError) -> Deployment {
-        try Deployment.parse(callbot: callbot ?? self.callbot, intents: intents ?? self.intents, messages: messages ?? self.messages)
+    func parse(callbot: String? = nil, intents: String? = nil, messages: String? = nil) throws(ConfigError)
+        -> Deployment
+    {
+        try Deployment.parse(
+            callbot: callbot ?? self.callbot, intents: intents ?? self.intents, messages: messages ?? self.messages)
     }
 
     func error(callbot: String? = nil, intents: String? = nil, messages: String? = nil) -> ConfigError? {
@@ -36,7 +39,8 @@ import Testing
         #expect(deployment.config.appointments.motifs.map(\.id) == ["titres", "etat_civil", "urbanisme"])
         let names = Set(deployment.intents.intents.map(\.name))
         for contract in [
-            "horaires", "adresse_acces", "carte_identite", "passeport", "acte_etat_civil", "listes_electorales", "dechets",
+            "horaires", "adresse_acces", "carte_identite", "passeport", "acte_etat_civil", "listes_electorales",
+            "dechets",
             "urbanisme", "ecole_cantine", "prendre_rdv", "annuler_rdv", "rappel", "conseiller", "etat_demande",
         ] {
             #expect(names.contains(contract), "missing demo intent \(contract)")
@@ -55,12 +59,14 @@ import Testing
     }
 
     @Test func impossibleHoursAreRefused() throws {
-        let reversed = callbot.replacing("friday: [\"08:30-12:00\", \"13:30-16:30\"]", with: "friday: [\"12:00-08:30\"]")
+        let reversed = callbot.replacing(
+            "friday: [\"08:30-12:00\", \"13:30-16:30\"]", with: "friday: [\"12:00-08:30\"]")
         #expect(try #require(error(callbot: reversed)).reason.contains("ends before it starts"))
         let invalid = callbot.replacing("saturday: [\"09:00-12:00\"]", with: "saturday: [\"09:00-25:00\"]")
         let e = try #require(error(callbot: invalid))
         #expect(e.line == line(of: "09:00-25:00", in: invalid))
-        let overlapping = callbot.replacing("monday: [\"08:30-12:00\", \"13:30-17:30\"]", with: "monday: [\"08:30-14:00\", \"13:30-17:30\"]")
+        let overlapping = callbot.replacing(
+            "monday: [\"08:30-12:00\", \"13:30-17:30\"]", with: "monday: [\"08:30-14:00\", \"13:30-17:30\"]")
         #expect(try #require(error(callbot: overlapping)).reason.contains("overlaps"))
     }
 

@@ -25,7 +25,8 @@ import Testing
     @Test(arguments: [
         ("à 14h", "14:00"), ("vers 16 heures", "16:00"), ("à 9 h 30", "09:30"), ("quatorze heures trente", "14:30"),
         ("à midi", "12:00"), ("à midi et demi", "12:30"), ("dix heures et quart", "10:15"),
-        ("onze heures moins le quart", "10:45"), ("à 3 heures de l'après-midi", "15:00"), ("à 8 heures du soir", "20:00"),
+        ("onze heures moins le quart", "10:45"), ("à 3 heures de l'après-midi", "15:00"),
+        ("à 8 heures du soir", "20:00"),
     ])
     func times(_ text: String, _ expected: String) {
         #expect(slots(text).time?.description == expected)

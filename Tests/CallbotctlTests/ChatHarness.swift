@@ -57,7 +57,9 @@ func ctl(_ arguments: [String], input: String = "") throws -> Run {
     let out = stdout.fileHandleForReading.readDataToEndOfFile()
     let err = stderr.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+        stderr: String(decoding: err, as: UTF8.self))
 }
 
 /// A scratch database, removed with its folder when the value is dropped.
@@ -73,7 +75,9 @@ final class ScratchDatabase {
     deinit { try? FileManager.default.removeItem(atPath: folder) }
 
     /// A chat session on this database.
-    func chat(_ lines: [String], now: String, caller: String? = "+33611223344", transfer: String = "answered") throws -> Run {
+    func chat(_ lines: [String], now: String, caller: String? = "+33611223344", transfer: String = "answered") throws
+        -> Run
+    {
         var arguments = ["chat", "--db", path, "--now", now, "--transfer", transfer]
         if let caller { arguments += ["--caller", caller] }
         let run = try CallbotctlTests.ctl(arguments, input: lines.joined(separator: "\n") + "\n")

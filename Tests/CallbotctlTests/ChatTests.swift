@@ -14,7 +14,10 @@ import Testing
         #expect(record["survey_score"] as? Int == 4)
         #expect((record["intents"] as? [String])?.contains("horaires") == true)
         let events = try #require(record["events"] as? [[String: Any]])
-        #expect(events.contains { $0["type"] as? String == "utterance" && $0["text"] as? String == "vous ouvrez à quelle heure samedi" })
+        #expect(
+            events.contains {
+                $0["type"] as? String == "utterance" && $0["text"] as? String == "vous ouvrez à quelle heure samedi"
+            })
         #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "answer.horaires" })
         // The caller's number is stored as a keyed hash only.
         let caller = try #require(record["caller"] as? String)
@@ -23,18 +26,26 @@ import Testing
 
     @Test func booksAnAppointmentThatNobodyElseCanTake() throws {
         let db = ScratchDatabase()
-        let first = try db.chat(["je voudrais un rendez-vous pour une carte d'identité jeudi à 9h30", "oui", "oui", "non", "dtmf 5"], now: mondayMorning)
+        let first = try db.chat(
+            ["je voudrais un rendez-vous pour une carte d'identité jeudi à 9h30", "oui", "oui", "non", "dtmf 5"],
+            now: mondayMorning)
         let booked = try #require(first.events("appointment.booked").first)
         #expect(booked["slot"] as? String == "2026-11-26T09:30:00+01:00")
         #expect(booked["motif"] as? String == "titres")
         let reference = try #require(booked["reference"] as? String)
         #expect(reference.count == 6)
-        #expect(first.bot.contains { $0.contains(reference.map(String.init).joined(separator: " ")) }, "reference read digit by digit")
+        #expect(
+            first.bot.contains { $0.contains(reference.map(String.init).joined(separator: " ")) },
+            "reference read digit by digit")
 
         // The motif has two desks: a second caller gets the other one, a third is offered another time.
-        let second = try db.chat(["un rendez-vous pour un passeport jeudi à 9h30", "oui", "oui", "hangup"], now: mondayMorning, caller: "+33622334455")
+        let second = try db.chat(
+            ["un rendez-vous pour un passeport jeudi à 9h30", "oui", "oui", "hangup"], now: mondayMorning,
+            caller: "+33622334455")
         #expect(second.events("appointment.booked").first?["slot"] as? String == "2026-11-26T09:30:00+01:00")
-        let third = try db.chat(["un rendez-vous pour un passeport jeudi à 9h30", "dtmf 1", "oui", "hangup"], now: mondayMorning, caller: "+33633445566")
+        let third = try db.chat(
+            ["un rendez-vous pour un passeport jeudi à 9h30", "dtmf 1", "oui", "hangup"], now: mondayMorning,
+            caller: "+33633445566")
         let thirdSlot = try #require(third.events("appointment.booked").first?["slot"] as? String)
         #expect(thirdSlot != "2026-11-26T09:30:00+01:00")
 
@@ -46,13 +57,15 @@ import Testing
 
     @Test func movesAndCancelsByCallerNumberAndByReference() throws {
         let db = ScratchDatabase()
-        let booking = try db.chat(["dtmf 4", "dtmf 3", "mardi de la semaine prochaine", "dtmf 1", "dtmf 1", "hangup"], now: mondayMorning)
+        let booking = try db.chat(
+            ["dtmf 4", "dtmf 3", "mardi de la semaine prochaine", "dtmf 1", "dtmf 1", "hangup"], now: mondayMorning)
         let booked = try #require(booking.events("appointment.booked").first)
         let reference = try #require(booked["reference"] as? String)
         #expect((booked["slot"] as? String)?.hasPrefix("2026-12-01T") == true, "urbanism receives on Tuesday mornings")
 
         // Same caller: found by number, moved to Thursday afternoon.
-        let move = try db.chat(["je voudrais déplacer mon rendez-vous", "jeudi après-midi", "dtmf 1", "oui", "hangup"], now: mondayMorning)
+        let move = try db.chat(
+            ["je voudrais déplacer mon rendez-vous", "jeudi après-midi", "dtmf 1", "oui", "hangup"], now: mondayMorning)
         let moved = try #require(move.events("appointment.moved").first)
         #expect(moved["reference"] as? String == reference)
         #expect((moved["slot"] as? String)?.hasPrefix("2026-11-26T14:") == true)
@@ -65,7 +78,8 @@ import Testing
         #expect(list.first?["status"] as? String == "cancelled")
 
         // A wrong reference is said so, and an agent is offered after repeated failures.
-        let wrong = try db.chat(["dtmf 5", "dtmf 999999", "dtmf 888888", "dtmf 777777", "hangup"], now: mondayMorning, caller: nil)
+        let wrong = try db.chat(
+            ["dtmf 5", "dtmf 999999", "dtmf 888888", "dtmf 777777", "hangup"], now: mondayMorning, caller: nil)
         #expect(wrong.bot.filter { $0.contains("Je ne trouve pas de rendez-vous") }.count >= 2)
         #expect(wrong.events("handoff").first?["reason"] as? String == "not_understood")
     }
@@ -73,7 +87,10 @@ import Testing
     @Test func schedulesACallbackOnAnotherNumber() throws {
         let db = ScratchDatabase()
         let run = try db.chat(
-            ["pouvez-vous me rappeler demain après-midi", "oui", "dtmf 2", "zéro six douze trente-quatre cinquante-six soixante-dix-huit", "oui", "non", "dtmf 5"],
+            [
+                "pouvez-vous me rappeler demain après-midi", "oui", "dtmf 2",
+                "zéro six douze trente-quatre cinquante-six soixante-dix-huit", "oui", "non", "dtmf 5",
+            ],
             now: mondayMorning)
         let callback = try #require(run.events("callback.scheduled").first)
         #expect(callback["date"] as? String == "2026-11-24")
@@ -89,7 +106,8 @@ import Testing
 
     @Test func handsOffByVoiceAndByZero() throws {
         let db = ScratchDatabase()
-        let voice = try db.chat(["bonjour je voudrais un rendez-vous", "je veux parler à un conseiller"], now: mondayMorning)
+        let voice = try db.chat(
+            ["bonjour je voudrais un rendez-vous", "je veux parler à un conseiller"], now: mondayMorning)
         let handoff = try #require(voice.events("handoff").first)
         #expect(handoff["status"] as? String == "requested")
         let context = try #require(handoff["context"] as? [String: Any])
@@ -109,7 +127,9 @@ import Testing
         #expect(closed.bot.contains { $0.contains("ils répondent du lundi au mercredi") })
         #expect(closed.events("callback.scheduled").first?["date"] as? String == "2026-11-23")
 
-        let busy = try db.chat(["un conseiller s'il vous plaît", "dtmf 2", "dtmf 2", "dtmf 1", "dtmf 1", "hangup"], now: mondayMorning, transfer: "busy")
+        let busy = try db.chat(
+            ["un conseiller s'il vous plaît", "dtmf 2", "dtmf 2", "dtmf 1", "dtmf 1", "hangup"], now: mondayMorning,
+            transfer: "busy")
         #expect(busy.bot.contains("Tous nos conseillers sont occupés."))
         #expect(busy.events("appointment.booked").count == 1, "\(busy.stdout)")
     }
@@ -163,7 +183,8 @@ import Testing
             .write(toFile: folder + "/config/intents.yaml", atomically: true, encoding: .utf8)
         let run = try ctl(["check", "--config", folder + "/config"])
         #expect(run.status != 0)
-        #expect(run.stderr.contains("intents.yaml:") && run.stderr.contains("unknown action \"booking\""), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("intents.yaml:") && run.stderr.contains("unknown action \"booking\""), "\(run.stderr)")
     }
 
     @Test func understandPrintsTheContract() throws {

@@ -85,7 +85,8 @@ package struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertibl
 
 /// Days of the week, Monday first as in France.
 package enum Weekday: Int, CaseIterable, Sendable, Comparable {
-    case monday = 1, tuesday, wednesday, thursday, friday, saturday, sunday
+    case monday = 1
+    case tuesday, wednesday, thursday, friday, saturday, sunday
 
     /// The configuration's English key: `monday`.
     package var key: String { String(describing: self) }

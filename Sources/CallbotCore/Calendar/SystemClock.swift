@@ -16,6 +16,7 @@ package struct SystemClock: Sendable {
         let local = Int(date.timeIntervalSince1970.rounded(.down)) + offset
         let days = Int((Double(local) / 86400).rounded(.down))
         let minutes = (local - days * 86400) / 60
-        return LocalDateTime(date: LocalDate(daysSinceEpoch: days), time: TimeOfDay(minutes: minutes), utcOffset: offset)
+        return LocalDateTime(
+            date: LocalDate(daysSinceEpoch: days), time: TimeOfDay(minutes: minutes), utcOffset: offset)
     }
 }

@@ -67,7 +67,8 @@ enum ConfigParser {
         var days: [Weekday: [TimeRange]] = [:]
         for (key, value, line) in try node.pairs() {
             guard let weekday = Weekday.allCases.first(where: { $0.key == key }) else {
-                throw ConfigError(file: node.file, line: line, reason: "unknown day \"\(key)\" (expected monday…sunday)")
+                throw ConfigError(
+                    file: node.file, line: line, reason: "unknown day \"\(key)\" (expected monday…sunday)")
             }
             days[weekday] = try timeRanges(value)
         }
@@ -139,7 +140,9 @@ enum ConfigParser {
         var motifs: [Motif] = []
         for item in try f.required("motifs").sequence() {
             let motif = try self.motif(item)
-            if motifs.contains(where: { $0.id == motif.id }) { throw item.error("motif \"\(motif.id)\" is defined twice") }
+            if motifs.contains(where: { $0.id == motif.id }) {
+                throw item.error("motif \"\(motif.id)\" is defined twice")
+            }
             if motifs.contains(where: { $0.keypad == motif.keypad }) {
                 throw item.error("keypad digit \"\(motif.keypad)\" is used by two motifs")
             }
@@ -251,7 +254,8 @@ enum ConfigParser {
         var intents: [IntentDefinition] = []
         for (name, value, line) in try top.required("intents").pairs() {
             guard name != IntentClassifier.none else {
-                throw ConfigError(file: root.file, line: line, reason: "\"none\" is reserved for questions no intent fits")
+                throw ConfigError(
+                    file: root.file, line: line, reason: "\"none\" is reserved for questions no intent fits")
             }
             intents.append(try intent(name, value))
         }
@@ -265,7 +269,8 @@ enum ConfigParser {
         let actionName = try actionNode.string()
         guard let action = IntentAction(rawValue: actionName) else {
             throw actionNode.error(
-                "unknown action \"\(actionName)\" (expected one of: \(IntentAction.allCases.map(\.rawValue).joined(separator: ", ")))")
+                "unknown action \"\(actionName)\" (expected one of: \(IntentAction.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         let examplesNode = try f.required("examples")
         let examples = try examplesNode.strings()

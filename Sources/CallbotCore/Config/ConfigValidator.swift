@@ -17,10 +17,12 @@ enum ConfigValidator {
         var keypads: [String: String] = [:]
         for intent in catalog.intents {
             if let key = intent.answer, messages[key] == nil {
-                throw intentError(intent.name, "intent \"\(intent.name)\": answer \"\(key)\" is not a key of \(messagesNode.file)")
+                throw intentError(
+                    intent.name, "intent \"\(intent.name)\": answer \"\(key)\" is not a key of \(messagesNode.file)")
             }
             if let motif = intent.offerMotif, !config.appointments.motifs.contains(where: { $0.id == motif }) {
-                throw intentError(intent.name, "intent \"\(intent.name)\": offer \"\(motif)\" is not a motif of \(callbotFile)")
+                throw intentError(
+                    intent.name, "intent \"\(intent.name)\": offer \"\(motif)\" is not a motif of \(callbotFile)")
             }
             if let digit = intent.keypad {
                 if let other = keypads[digit] {
@@ -31,11 +33,15 @@ enum ConfigValidator {
         }
         for motif in config.appointments.motifs {
             for name in motif.intents where catalog.intent(named: name) == nil {
-                throw ConfigError(file: callbotFile, line: 0, reason: "motif \"\(motif.id)\": unknown intent \"\(name)\"")
+                throw ConfigError(
+                    file: callbotFile, line: 0, reason: "motif \"\(motif.id)\": unknown intent \"\(name)\"")
             }
         }
-        for action in [IntentAction.book, .cancel, .callback, .handoff] where !catalog.intents.contains(where: { $0.action == action }) {
-            throw ConfigError(file: intentsNode.file, line: 0, reason: "no intent has the action \"\(action.rawValue)\"; the dialogue needs one")
+        for action in [IntentAction.book, .cancel, .callback, .handoff]
+        where !catalog.intents.contains(where: { $0.action == action }) {
+            throw ConfigError(
+                file: intentsNode.file, line: 0,
+                reason: "no intent has the action \"\(action.rawValue)\"; the dialogue needs one")
         }
 
         let used = Set(catalog.intents.compactMap(\.answer)).union(DialogueMessages.required)
@@ -49,10 +55,13 @@ enum ConfigValidator {
                     file: messagesNode.file, line: line,
                     reason: "unknown message \"\(key)\": no intent and no dialogue step says it (a typo?)")
             }
-            for name in MessageCatalog.placeholders(in: messages[key]!) where !DialogueMessages.placeholders.contains(name) {
+            for name in MessageCatalog.placeholders(in: messages[key]!)
+            where !DialogueMessages.placeholders.contains(name) {
                 throw ConfigError(
                     file: messagesNode.file, line: line,
-                    reason: "message \"\(key)\": unknown placeholder {\(name)} (known: \(DialogueMessages.placeholders.sorted().joined(separator: ", ")))")
+                    reason:
+                        "message \"\(key)\": unknown placeholder {\(name)} (known: \(DialogueMessages.placeholders.sorted().joined(separator: ", ")))"
+                )
             }
         }
     }

@@ -151,7 +151,8 @@ package struct ServiceConfig: Sendable {
     package var privacy: PrivacySettings
     /// The agents' calendar: agents' hours with the service's holidays and closures.
     package var agentCalendar: OpeningCalendar {
-        OpeningCalendar(hours: agents.hours, closedOnPublicHolidays: opening.closedOnPublicHolidays, closures: opening.closures)
+        OpeningCalendar(
+            hours: agents.hours, closedOnPublicHolidays: opening.closedOnPublicHolidays, closures: opening.closures)
     }
 
     package func calendar(for motif: Motif) -> OpeningCalendar {

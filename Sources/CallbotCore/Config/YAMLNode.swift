@@ -19,7 +19,8 @@ struct YAMLNode {
         } catch let error as ConfigError {
             throw error
         } catch let error as YamlError {
-            throw ConfigError(file: file, line: Self.line(of: error), reason: "not valid YAML: \(Self.problem(of: error))")
+            throw ConfigError(
+                file: file, line: Self.line(of: error), reason: "not valid YAML: \(Self.problem(of: error))")
         } catch {
             throw ConfigError(file: file, line: 0, reason: "not valid YAML: \(error)")
         }
@@ -51,12 +52,16 @@ struct YAMLNode {
     }
 
     func int() throws(ConfigError) -> Int {
-        guard case .scalar(let scalar) = node, let value = Int(scalar.string) else { throw error("expected a whole number") }
+        guard case .scalar(let scalar) = node, let value = Int(scalar.string) else {
+            throw error("expected a whole number")
+        }
         return value
     }
 
     func double() throws(ConfigError) -> Double {
-        guard case .scalar(let scalar) = node, let value = Double(scalar.string) else { throw error("expected a number") }
+        guard case .scalar(let scalar) = node, let value = Double(scalar.string) else {
+            throw error("expected a number")
+        }
         return value
     }
 
@@ -70,7 +75,9 @@ struct YAMLNode {
     }
 
     var isNull: Bool {
-        if case .scalar(let scalar) = node { return scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" }
+        if case .scalar(let scalar) = node {
+            return scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null"
+        }
         return false
     }
 

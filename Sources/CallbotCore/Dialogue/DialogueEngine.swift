@@ -100,10 +100,12 @@ package struct DialogueEngine: Sendable {
             end(outcome: outcomeOnHangUp, &out, hangUp: false)
         case .utterance(let text, let confidence):
             let understanding = understander.understand(text, today: today)
-            out.record("utterance", [
-                "text": .string(understanding.redacted), "confidence": .double(confidence),
-                "intent": .string(understanding.intent), "intent_confidence": .double(understanding.confidence),
-            ])
+            out.record(
+                "utterance",
+                [
+                    "text": .string(understanding.redacted), "confidence": .double(confidence),
+                    "intent": .string(understanding.intent), "intent_confidence": .double(understanding.confidence),
+                ])
             onUtterance(understanding, &out)
         case .digits(let digits):
             out.record("digits", ["digits": .string(digits.count > 2 ? "***" : digits)])
@@ -187,10 +189,14 @@ package struct DialogueEngine: Sendable {
             startSlotSearch(purpose, motif: motif, preference: preference, &out)
         case .confirmingSlot(let purpose, let slot):
             if let yes = u.slots.yesNo {
-                return yes ? commit(purpose, slot, &out) : ask([prompt("booking.ask_day")], then: .askingDay(purpose, motif: slot.motifID), &out)
+                return yes
+                    ? commit(purpose, slot, &out)
+                    : ask([prompt("booking.ask_day")], then: .askingDay(purpose, motif: slot.motifID), &out)
             }
             let preference = Preference(u.slots)
-            if !preference.isEmpty { return startSlotSearch(purpose, motif: slot.motifID, preference: preference, &out) }
+            if !preference.isEmpty {
+                return startSlotSearch(purpose, motif: slot.motifID, preference: preference, &out)
+            }
             retryOrDispatch(u, &out)
         case .askingReference(let moveRequested):
             guard let digits = u.slots.digits, digits.count == config.appointments.referenceDigits else {
@@ -202,7 +208,8 @@ package struct DialogueEngine: Sendable {
                 return confirmCancel(appointment, &out)
             }
             if u.slots.choice == 2 || Understander.mentions(u.tokens, anyOf: config.appointments.moveKeywords) {
-                return startBooking(.move(appointment), preference: Preference(u.slots), motif: appointment.motifID, &out)
+                return startBooking(
+                    .move(appointment), preference: Preference(u.slots), motif: appointment.motifID, &out)
             }
             if u.slots.choice == 3 || u.slots.yesNo == false {
                 out.say(prompt("manage.kept"))
@@ -289,14 +296,18 @@ package struct DialogueEngine: Sendable {
             guard key == "1" || key == "2" else { return noMatch(&out) }
             answer(question, yes: key == "1", &out)
         case .choosingMotif(let purpose):
-            guard let motif = config.appointments.motifs.first(where: { $0.keypad == key }) else { return noMatch(&out) }
+            guard let motif = config.appointments.motifs.first(where: { $0.keypad == key }) else {
+                return noMatch(&out)
+            }
             startSlotSearch(purpose, motif: motif.id, preference: Preference(), &out)
         case .offeringSlots(let purpose, _, let slots):
             guard let choice = Int(key), let slot = pick(choice, from: slots) else { return noMatch(&out) }
             confirmSlot(purpose, slot, &out)
         case .confirmingSlot(let purpose, let slot):
             if key == "1" { return commit(purpose, slot, &out) }
-            if key == "2" { return ask([prompt("booking.ask_day")], then: .askingDay(purpose, motif: slot.motifID), &out) }
+            if key == "2" {
+                return ask([prompt("booking.ask_day")], then: .askingDay(purpose, motif: slot.motifID), &out)
+            }
             noMatch(&out)
         case .askingReference(let moveRequested):
             let reference = digits.filter(\.isNumber)
@@ -327,7 +338,9 @@ package struct DialogueEngine: Sendable {
             noMatch(&out)
         case .confirmingCallerID(let window):
             if key == "1" { return schedule(window, phone: callerNumber!, &out) }
-            if key == "2" { return ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10) }
+            if key == "2" {
+                return ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
+            }
             noMatch(&out)
         case .askingNumber(let window):
             guard let phone = SlotExtractor.frenchNumber(in: Array(digits.filter(\.isNumber))) else {
@@ -336,7 +349,9 @@ package struct DialogueEngine: Sendable {
             readBack(window, phone: phone, &out)
         case .readingBackNumber(let window, let phone):
             if key == "1" { return schedule(window, phone: phone, &out) }
-            if key == "2" { return ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10) }
+            if key == "2" {
+                return ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
+            }
             noMatch(&out)
         case .offeringAlternatives:
             if key == "1" { return startCallback(Preference(), &out) }
@@ -407,8 +422,11 @@ package struct DialogueEngine: Sendable {
             out.say(answerPrompt(intent))
             served = true
             lastTopic = intent.name
-            if let motif = intent.offerMotif, let label = config.appointments.motifs.first(where: { $0.id == motif })?.label {
-                return ask([prompt("booking.offer", ["motif": label])], then: .question(.offerBooking(motif: motif)), &out)
+            if let motif = intent.offerMotif,
+                let label = config.appointments.motifs.first(where: { $0.id == motif })?.label
+            {
+                return ask(
+                    [prompt("booking.offer", ["motif": label])], then: .question(.offerBooking(motif: motif)), &out)
             }
             enterMain(afterAnswer: true, &out)
         case .book:
@@ -433,11 +451,13 @@ package struct DialogueEngine: Sendable {
     }
 
     private func answerPrompt(_ intent: IntentDefinition) -> Prompt {
-        prompt(intent.answer!, [
-            "opening_hours": format.weeklyHours(config.opening.hours),
-            "agent_hours": format.weeklyHours(config.agents.hours), "address": config.service.address,
-            "service": config.service.name, "website": config.service.website ?? "",
-        ])
+        prompt(
+            intent.answer!,
+            [
+                "opening_hours": format.weeklyHours(config.opening.hours),
+                "agent_hours": format.weeklyHours(config.agents.hours), "address": config.service.address,
+                "service": config.service.name, "website": config.service.website ?? "",
+            ])
     }
 
     private mutating func answer(_ question: Question, yes: Bool, _ out: inout Output) {
@@ -454,9 +474,13 @@ package struct DialogueEngine: Sendable {
     /// The motif a caller names, by keyword, by intent, or the last topic of the call.
     private func motif(in u: Understanding) -> Motif? {
         let motifs = config.appointments.motifs
-        if let byKeyword = motifs.first(where: { Understander.mentions(u.tokens, anyOf: $0.keywords) }) { return byKeyword }
+        if let byKeyword = motifs.first(where: { Understander.mentions(u.tokens, anyOf: $0.keywords) }) {
+            return byKeyword
+        }
         if let byIntent = motifs.first(where: { $0.intents.contains(u.intent) }) { return byIntent }
-        if let digit = u.slots.digits ?? u.slots.choice.map(String.init), let byKey = motifs.first(where: { $0.keypad == digit }) {
+        if let digit = u.slots.digits ?? u.slots.choice.map(String.init),
+            let byKey = motifs.first(where: { $0.keypad == digit })
+        {
             return byKey
         }
         return nil
@@ -464,7 +488,8 @@ package struct DialogueEngine: Sendable {
 
     // MARK: Booking
 
-    private mutating func startBooking(_ purpose: Purpose, preference: Preference, motif: String?, _ out: inout Output) {
+    private mutating func startBooking(_ purpose: Purpose, preference: Preference, motif: String?, _ out: inout Output)
+    {
         reprompts = 0
         let motifs = config.appointments.motifs
         let chosen =
@@ -473,7 +498,8 @@ package struct DialogueEngine: Sendable {
         guard let chosen else {
             let options = motifs.map { prompt("booking.motif_option", ["label": $0.label, "digit": $0.keypad]).text }
             return ask(
-                [prompt("booking.ask_motif", ["motifs": options.joined(separator: " ; ")])], then: .choosingMotif(purpose),
+                [prompt("booking.ask_motif", ["motifs": options.joined(separator: " ; ")])],
+                then: .choosingMotif(purpose),
                 &out)
         }
         startSlotSearch(purpose, motif: chosen, preference: preference, &out)
@@ -485,7 +511,10 @@ package struct DialogueEngine: Sendable {
         state = .waitingForSlots(purpose, motif: motif, preference: preference, fellBack: fellBack)
         var excluding: [Slot] = []
         if case .move(let appointment) = purpose {
-            excluding.append(Slot(motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes))
+            excluding.append(
+                Slot(
+                    motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes
+                ))
         }
         out.actions.append(.findSlots(motifID: motif, preference: preference, excluding: excluding, limit: 2))
     }
@@ -536,7 +565,8 @@ package struct DialogueEngine: Sendable {
     private mutating func onBooked(_ appointment: Appointment, _ out: inout Output) {
         guard case .waitingForBooking(let purpose, _) = state else { return }
         served = true
-        let slot = Slot(motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes)
+        let slot = Slot(
+            motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes)
         let spokenSlot = format.slot(slot, today: today)
         let reference = SpokenFormat.digitByDigit(appointment.reference)
         let fields: [String: JSONValue] = [
@@ -546,7 +576,10 @@ package struct DialogueEngine: Sendable {
         switch purpose {
         case .book:
             out.record("appointment.booked", fields)
-            out.say(prompt("booking.booked", ["motif": motifLabel(appointment.motifID), "slot": spokenSlot, "reference": reference]))
+            out.say(
+                prompt(
+                    "booking.booked",
+                    ["motif": motifLabel(appointment.motifID), "slot": spokenSlot, "reference": reference]))
         case .move(let previous):
             var moved = fields
             moved["previous_slot"] = .string(previous.start.iso)
@@ -623,16 +656,20 @@ package struct DialogueEngine: Sendable {
     }
 
     private mutating func confirmCancel(_ appointment: Appointment, _ out: inout Output) {
-        ask([prompt("manage.confirm_cancel", ["slot": spoken(appointment)])], then: .confirmingCancel(appointment), &out)
+        ask(
+            [prompt("manage.confirm_cancel", ["slot": spoken(appointment)])], then: .confirmingCancel(appointment), &out
+        )
     }
 
     private mutating func onCancelled(_ appointment: Appointment, _ out: inout Output) {
         guard case .waitingForCancel = state else { return }
         served = true
-        out.record("appointment.cancelled", [
-            "reference": .string(appointment.reference), "motif": .string(appointment.motifID),
-            "slot": .string(appointment.start.iso),
-        ])
+        out.record(
+            "appointment.cancelled",
+            [
+                "reference": .string(appointment.reference), "motif": .string(appointment.motifID),
+                "slot": .string(appointment.start.iso),
+            ])
         out.say(prompt("manage.cancelled", ["slot": spoken(appointment)]))
         enterMain(afterAnswer: true, &out)
     }
@@ -663,7 +700,9 @@ package struct DialogueEngine: Sendable {
         if !preference.isEmpty, !Self.window(window, matches: preference) {
             out.say(prompt("callback.no_window"))
         }
-        ask([prompt("callback.offer_window", ["window": format.window(window, today: today)])], then: .offeringWindow(window), &out)
+        ask(
+            [prompt("callback.offer_window", ["window": format.window(window, today: today)])],
+            then: .offeringWindow(window), &out)
     }
 
     static func window(_ window: CallbackWindow, matches preference: Preference) -> Bool {
@@ -683,7 +722,8 @@ package struct DialogueEngine: Sendable {
         reprompts = 0
         if let callerNumber, callerNumber.hasPrefix("+33"), callerNumber.count == 12 {
             let end = SpokenFormat.phonePairs(callerNumber).split(separator: " ").suffix(2).joined(separator: " ")
-            return ask([prompt("callback.confirm_caller_id", ["phone_end": end])], then: .confirmingCallerID(window), &out)
+            return ask(
+                [prompt("callback.confirm_caller_id", ["phone_end": end])], then: .confirmingCallerID(window), &out)
         }
         ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
     }
@@ -707,12 +747,19 @@ package struct DialogueEngine: Sendable {
         guard case .waitingForCallback = state else { return }
         served = true
         callbackScheduled = true
-        out.record("callback.scheduled", [
-            "id": .string(callback.id),
-            "window_start": .string(LocalDateTime(date: callback.window.date, time: callback.window.range.start, utcOffset: now.utcOffset).iso),
-            "window_end": .string(LocalDateTime(date: callback.window.date, time: callback.window.range.end, utcOffset: now.utcOffset).iso),
-            "date": .string(callback.window.date.iso), "window": .string(callback.window.range.description),
-        ])
+        out.record(
+            "callback.scheduled",
+            [
+                "id": .string(callback.id),
+                "window_start": .string(
+                    LocalDateTime(
+                        date: callback.window.date, time: callback.window.range.start, utcOffset: now.utcOffset
+                    ).iso),
+                "window_end": .string(
+                    LocalDateTime(date: callback.window.date, time: callback.window.range.end, utcOffset: now.utcOffset)
+                        .iso),
+                "date": .string(callback.window.date.iso), "window": .string(callback.window.range.description),
+            ])
         out.say(prompt("callback.scheduled", ["window": format.window(callback.window, today: today)]))
         enterMain(afterAnswer: true, &out)
     }
@@ -723,7 +770,8 @@ package struct DialogueEngine: Sendable {
         reprompts = 0
         let agentsOpen = config.agentCalendar.isOpen(at: now) && config.agents.capacity > 0
         guard agentsOpen else {
-            out.record("handoff", ["status": "unavailable", "reason": .string(reason), "context": context(reason).json])
+            out.record(
+                "handoff", ["status": "unavailable", "reason": .string(reason), "context": context(reason).json])
             out.say(prompt("handoff.closed", ["agent_hours": format.weeklyHours(config.agents.hours)]))
             return offerAlternatives(&out)
         }
@@ -817,7 +865,8 @@ package struct DialogueEngine: Sendable {
         case .askingReference: digits = config.appointments.referenceDigits
         default: digits = maxDigits ?? 1
         }
-        out.actions.append(.listen(ListenSpec(timeoutSeconds: config.dialogue.noInputTimeoutSeconds, maxDigits: digits)))
+        out.actions.append(
+            .listen(ListenSpec(timeoutSeconds: config.dialogue.noInputTimeoutSeconds, maxDigits: digits)))
     }
 
     private mutating func noMatch(_ out: inout Output) {
@@ -827,7 +876,8 @@ package struct DialogueEngine: Sendable {
 
     /// Input that does not answer the question: maybe a new request (a topic change).
     private mutating func retryOrDispatch(_ u: Understanding, _ out: inout Output) {
-        if u.intent != IntentClassifier.none, u.confidence >= 0.5, let intent = deployment.intents.intent(named: u.intent),
+        if u.intent != IntentClassifier.none, u.confidence >= 0.5,
+            let intent = deployment.intents.intent(named: u.intent),
             intent.action != .goodbye
         {
             noteIntent(u)

@@ -15,7 +15,8 @@ package struct SpokenFormat: Sendable {
     package func date(_ date: LocalDate, today: LocalDate) -> String {
         if date == today { return messages.render("format.today") }
         if date == today.adding(days: 1) { return messages.render("format.tomorrow") }
-        return "\(Self.weekdayNames[date.weekday.rawValue - 1]) \(date.day == 1 ? "1er" : String(date.day)) \(Self.monthNames[date.month - 1])"
+        return
+            "\(Self.weekdayNames[date.weekday.rawValue - 1]) \(date.day == 1 ? "1er" : String(date.day)) \(Self.monthNames[date.month - 1])"
     }
 
     /// "9 heures", "14 heures 30", "midi".
@@ -23,7 +24,8 @@ package struct SpokenFormat: Sendable {
         if time.minutes == 12 * 60 { return messages.render("format.noon") }
         if time.minute == 0 { return messages.render("format.hour", ["hour": String(time.hour)]) }
         return messages.render(
-            "format.hour_minute", ["hour": String(time.hour), "minute": time.minute < 10 ? "0\(time.minute)" : String(time.minute)])
+            "format.hour_minute",
+            ["hour": String(time.hour), "minute": time.minute < 10 ? "0\(time.minute)" : String(time.minute)])
     }
 
     package func slot(_ slot: Slot, today: LocalDate) -> String {
@@ -55,7 +57,10 @@ package struct SpokenFormat: Sendable {
                 ? messages.render("format.single_day", ["day": Self.weekdayNames[group.first.rawValue - 1]])
                 : messages.render(
                     "format.day_range",
-                    ["first": Self.weekdayNames[group.first.rawValue - 1], "last": Self.weekdayNames[group.last.rawValue - 1]])
+                    [
+                        "first": Self.weekdayNames[group.first.rawValue - 1],
+                        "last": Self.weekdayNames[group.last.rawValue - 1],
+                    ])
             let ranges = group.ranges.map {
                 messages.render("format.time_range", ["start": time($0.start), "end": time($0.end)])
             }

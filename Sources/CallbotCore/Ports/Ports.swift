@@ -3,7 +3,8 @@
 /// The session runner calls these for the engine's requests. Implementations live in the
 /// adapters (`Scheduling` over `Storage`); unit tests of the core use doubles.
 package protocol CallPorts: Sendable {
-    func freeSlots(motifID: String, preference: Preference, excluding: [Slot], limit: Int, now: LocalDateTime) async throws
+    func freeSlots(motifID: String, preference: Preference, excluding: [Slot], limit: Int, now: LocalDateTime)
+        async throws
         -> [Slot]
     /// Books `slot`; throws ``BookingFailure`` when it cannot be had. Returns only once committed.
     func book(_ slot: Slot, callerNumber: String?, callID: String, now: LocalDateTime) async throws -> Appointment

@@ -39,7 +39,9 @@ package enum Redactor {
             if isWordChar(c) {
                 if start < 0 { start = i }
                 // Split letters from digits: "14h30".
-                if start < i, chars[i - 1].isNumber != c.isNumber, !(chars[i - 1].isLetter && c.isNumber && isAlnumIdentifier(chars, from: start)) {
+                if start < i, chars[i - 1].isNumber != c.isNumber,
+                    !(chars[i - 1].isLetter && c.isNumber && isAlnumIdentifier(chars, from: start))
+                {
                     tokens.append(makeToken(chars, start..<i))
                     start = i
                 }
@@ -83,7 +85,9 @@ package enum Redactor {
         // Spoken: "marie point curie arobase example point org".
         for (i, token) in tokens.enumerated() where token.folded == "arobase" {
             var first = i - 1
-            while first - 2 >= 0, tokens[first - 1].folded == "point" || tokens[first - 1].folded == "tiret" { first -= 2 }
+            while first - 2 >= 0, tokens[first - 1].folded == "point" || tokens[first - 1].folded == "tiret" {
+                first -= 2
+            }
             var last = i + 1
             while last + 2 < tokens.count, tokens[last + 1].folded == "point" || tokens[last + 1].folded == "tiret" {
                 last += 2
@@ -98,12 +102,14 @@ package enum Redactor {
         var spans: [(range: Range<Int>, label: String)] = []
         for (i, token) in tokens.enumerated() {
             let t = Array(token.text.uppercased())
-            guard t.count >= 4, t[0].isLetter, t[1].isLetter, t[2].isNumber, t[3].isNumber, token.text.first!.isUppercase
-                || token.folded.hasPrefix("fr")
+            guard t.count >= 4, t[0].isLetter, t[1].isLetter, t[2].isNumber, t[3].isNumber,
+                token.text.first!.isUppercase
+                    || token.folded.hasPrefix("fr")
             else { continue }
             var length = t.count
             var last = i
-            while last + 1 < tokens.count, length < 34, tokens[last + 1].text.allSatisfy({ $0.isNumber || $0.isUppercase }),
+            while last + 1 < tokens.count, length < 34,
+                tokens[last + 1].text.allSatisfy({ $0.isNumber || $0.isUppercase }),
                 tokens[last + 1].range.lowerBound - tokens[last].range.upperBound <= 1
             {
                 last += 1
@@ -124,7 +130,10 @@ package enum Redactor {
                 continue
             }
             var j = i
-            while j + 1 < tokens.count, isNumeric(tokens[j + 1]) || (tokens[j + 1].plain == "et" && j + 2 < tokens.count && isNumeric(tokens[j + 2])) {
+            while j + 1 < tokens.count,
+                isNumeric(tokens[j + 1])
+                    || (tokens[j + 1].plain == "et" && j + 2 < tokens.count && isNumeric(tokens[j + 2]))
+            {
                 j += 1
             }
             let words = tokens[i...j].flatMap { $0.plain.split(separator: " ").map(String.init) }
@@ -149,7 +158,7 @@ package enum Redactor {
         if SlotExtractor.frenchNumber(in: d, international: true) != nil, d.count >= 10, d.count <= 13 {
             return "[téléphone]"
         }
-        if (d.count == 13 || d.count == 15), d[0] == "1" || d[0] == "2" { return "[numéro de sécurité sociale]" }
+        if d.count == 13 || d.count == 15, d[0] == "1" || d[0] == "2" { return "[numéro de sécurité sociale]" }
         if (13...19).contains(d.count), luhn(d) { return "[numéro de carte]" }
         if d.count >= 6 { return "[numéro]" }
         return nil
@@ -227,8 +236,9 @@ package enum Redactor {
         let folded = tokens.map(\.folded)
         for i in tokens.indices {
             var start: Int?
-            if folded[i] == "appelle" || folded[i] == "appelons", i > 0, ["me", "m", "je me"].contains(folded[i - 1])
-                || (i > 1 && folded[i - 2] == "je")
+            if folded[i] == "appelle" || folded[i] == "appelons", i > 0,
+                ["me", "m", "je me"].contains(folded[i - 1])
+                    || (i > 1 && folded[i - 2] == "je")
             {
                 start = i + 1
             } else if titles.contains(folded[i]), folded[i] != "m" || tokens[i].isCapitalized {
@@ -247,7 +257,8 @@ package enum Redactor {
             var k = first
             while k < tokens.count, k - first < 4 {
                 let word = folded[k]
-                if ["de", "du", "le", "la"].contains(word), k + 1 < tokens.count, tokens[k + 1].isCapitalized, k > first {
+                if ["de", "du", "le", "la"].contains(word), k + 1 < tokens.count, tokens[k + 1].isCapitalized, k > first
+                {
                     k += 1
                     continue
                 }
@@ -282,8 +293,12 @@ package enum Redactor {
                 last = k
                 k += 1
             }
-            if last >= i + 1, tokens[(i + 1)...last].contains(where: { $0.isDigits || FrenchNumbers.isNumberWord($0.folded) }) {
-                let first = tokens[(i + 1)...last].firstIndex { !["le", "en", "est", "ma", "de", "la"].contains($0.folded) }!
+            if last >= i + 1,
+                tokens[(i + 1)...last].contains(where: { $0.isDigits || FrenchNumbers.isNumberWord($0.folded) })
+            {
+                let first = tokens[(i + 1)...last].firstIndex {
+                    !["le", "en", "est", "ma", "de", "la"].contains($0.folded)
+                }!
                 spans.append((tokens[first].range.lowerBound..<tokens[last].range.upperBound, "[date de naissance]"))
             }
         }

@@ -24,7 +24,8 @@ package struct CallSession: Sendable {
         callID: String, channel: String, callerNumber: String?, callerHash: String?,
         clock: @escaping @Sendable () -> LocalDateTime
     ) {
-        engine = DialogueEngine(deployment: deployment, understander: understander, callID: callID, callerNumber: callerNumber)
+        engine = DialogueEngine(
+            deployment: deployment, understander: understander, callID: callID, callerNumber: callerNumber)
         self.ports = ports
         self.records = records
         self.clock = clock
@@ -49,7 +50,9 @@ package struct CallSession: Sendable {
         return outputs
     }
 
-    private mutating func perform(_ action: DialogueAction, now: LocalDateTime, outputs: inout [Output]) async -> DialogueEvent? {
+    private mutating func perform(_ action: DialogueAction, now: LocalDateTime, outputs: inout [Output]) async
+        -> DialogueEvent?
+    {
         switch action {
         case .say(let prompt):
             record.append(CallEvent(type: "say", at: now, fields: ["key": .string(prompt.key)]))
@@ -67,11 +70,18 @@ package struct CallSession: Sendable {
                 do {
                     try await records.save(record)
                 } catch {
-                    outputs.append(.event(CallEvent(type: "error", at: now, fields: ["what": .string("call record not saved: \(error)")])))
+                    outputs.append(
+                        .event(
+                            CallEvent(
+                                type: "error", at: now, fields: ["what": .string("call record not saved: \(error)")])))
                 }
             }
         case .findSlots(let motifID, let preference, let excluding, let limit):
-            return await attempt { try await .slotsFound(ports.freeSlots(motifID: motifID, preference: preference, excluding: excluding, limit: limit, now: now)) }
+            return await attempt {
+                try await .slotsFound(
+                    ports.freeSlots(
+                        motifID: motifID, preference: preference, excluding: excluding, limit: limit, now: now))
+            }
         case .book(let slot):
             return await attempt { [callerNumber, record] in
                 try await .booked(ports.book(slot, callerNumber: callerNumber, callID: record.id, now: now))

@@ -44,7 +44,10 @@ package enum FrenchText {
         var current = ""
         var currentIsDigit = false
         func flush() {
-            if !current.isEmpty { words.append(current); current = "" }
+            if !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
         }
         for scalar in text.unicodeScalars {
             switch scalar.value {
@@ -54,11 +57,13 @@ package enum FrenchText {
                 continue
             case 0x153, 0x152:  // œ
                 if currentIsDigit { flush() }
-                current += "oe"; currentIsDigit = false
+                current += "oe"
+                currentIsDigit = false
                 continue
             case 0xE6, 0xC6:  // æ
                 if currentIsDigit { flush() }
-                current += "ae"; currentIsDigit = false
+                current += "ae"
+                currentIsDigit = false
                 continue
             default:
                 break

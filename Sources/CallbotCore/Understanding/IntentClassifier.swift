@@ -73,7 +73,9 @@ package struct IntentClassifier: Sendable {
             }
         }
         // Keywords match as phrases, stop words included: "ma demande" is not any "demande".
-        keywordStems = intents.map { $0.keywords.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter { !$0.isEmpty } }
+        keywordStems = intents.map {
+            $0.keywords.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter { !$0.isEmpty }
+        }
         var documentFrequency: [Int] = []
         for counts in exampleFeatures {
             for feature in counts.keys {

@@ -42,13 +42,21 @@ package struct IntentEvaluation: Sendable {
     package var json: JSONValue {
         func r(_ v: Double) -> JSONValue { .double((v * 1000).rounded() / 1000) }
         return .object([
-            "total": .int(total), "accuracy": r(accuracy), "none_precision": r(nonePrecision), "none_recall": r(noneRecall),
-            "per_intent": .object(perIntent.mapValues {
-                .object(["total": .int($0.total), "correct": .int($0.correct), "accuracy": r(Double($0.correct) / Double($0.total))])
-            }),
-            "confusions": .array(confusions.map {
-                .object(["text": .string($0.text), "expected": .string($0.expected), "predicted": .string($0.predicted)])
-            }),
+            "total": .int(total), "accuracy": r(accuracy), "none_precision": r(nonePrecision),
+            "none_recall": r(noneRecall),
+            "per_intent": .object(
+                perIntent.mapValues {
+                    .object([
+                        "total": .int($0.total), "correct": .int($0.correct),
+                        "accuracy": r(Double($0.correct) / Double($0.total)),
+                    ])
+                }),
+            "confusions": .array(
+                confusions.map {
+                    .object([
+                        "text": .string($0.text), "expected": .string($0.expected), "predicted": .string($0.predicted),
+                    ])
+                }),
         ])
     }
 

@@ -30,7 +30,9 @@ package enum SlotExtractor {
         slots.partOfDay = partOfDay(in: tokens)
         slots.date = date(in: tokens, today: today)
         slots.time = time(in: tokens, partOfDay: slots.partOfDay)
-        if slots.date == nil, slots.partOfDay != nil, tokens.contains(where: { $0 == "ce" || $0 == "cet" || $0 == "cette" }) {
+        if slots.date == nil, slots.partOfDay != nil,
+            tokens.contains(where: { $0 == "ce" || $0 == "cet" || $0 == "cette" })
+        {
             slots.date = today  // "ce soir", "cet après-midi"
         }
         slots.phone = phone(in: tokens)
@@ -271,7 +273,8 @@ package enum SlotExtractor {
         for word in tokens {
             if word.allSatisfy(\.isNumber) {
                 out += word
-            } else if !["et", "tiret", "le", "la", "cest", "ce", "est", "numero", "reference", "mon", "ma", "c"].contains(word)
+            } else if !["et", "tiret", "le", "la", "cest", "ce", "est", "numero", "reference", "mon", "ma", "c"]
+                .contains(word)
             {
                 return nil
             }
@@ -288,7 +291,8 @@ package enum SlotExtractor {
         for word in tokens {
             if let rank = ordinals[word] { return rank }
         }
-        if tokens.count <= 3, let digit = tokens.first(where: { Int($0) != nil }).flatMap({ Int($0) }), (1...9).contains(digit)
+        if tokens.count <= 3, let digit = tokens.first(where: { Int($0) != nil }).flatMap({ Int($0) }),
+            (1...9).contains(digit)
         {
             return digit
         }

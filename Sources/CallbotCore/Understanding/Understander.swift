@@ -19,10 +19,13 @@ package struct Understander: Sendable {
 
     package init(catalog: IntentCatalog) {
         classifier = IntentClassifier(
-            intents: catalog.intents.map { IntentExamples(name: $0.name, examples: $0.examples, keywords: $0.keywords) },
+            intents: catalog.intents.map {
+                IntentExamples(name: $0.name, examples: $0.examples, keywords: $0.keywords)
+            },
             threshold: catalog.noneThreshold)
         actingIntents = Set(
-            catalog.intents.filter { [.book, .cancel, .callback].contains($0.action) || ($0.action == .handoff) }.map(\.name))
+            catalog.intents.filter { [.book, .cancel, .callback].contains($0.action) || ($0.action == .handoff) }.map(
+                \.name))
     }
 
     /// Ranks intents, then lets a request to act win over the topic it is about: in "un
@@ -33,7 +36,8 @@ package struct Understander: Sendable {
         var ranked = classifier.rank(tokens: tokens)
         guard let top = ranked.first, top.intent != IntentClassifier.none, !actingIntents.contains(top.intent),
             let index = ranked.firstIndex(where: {
-                actingIntents.contains($0.intent) && $0.keywordMatched && $0.confidence >= top.confidence - Self.actionMargin
+                actingIntents.contains($0.intent) && $0.keywordMatched
+                    && $0.confidence >= top.confidence - Self.actionMargin
             })
         else { return ranked }
         var acting = ranked.remove(at: index)
@@ -55,7 +59,8 @@ package struct Understander: Sendable {
         let best = ranked.first ?? IntentScore(intent: IntentClassifier.none, confidence: 1)
         return Understanding(
             intent: best.intent, confidence: best.confidence,
-            alternatives: Array(ranked.dropFirst().filter { $0.intent != IntentClassifier.none && $0.confidence > 0 }.prefix(3)),
+            alternatives: Array(
+                ranked.dropFirst().filter { $0.intent != IntentClassifier.none && $0.confidence > 0 }.prefix(3)),
             slots: SlotExtractor.extract(from: tokens, today: today), redacted: Redactor.redact(text), tokens: tokens)
     }
 
