@@ -1,1 +1,55 @@
-print("bench")
+// Intent recognition throughput on one thread: `scripts/bench.sh` (release build, pinned to core 0).
+import CallbotCore
+import Foundation
+
+let arguments = CommandLine.arguments
+let configFolder = arguments.count > 1 ? arguments[1] : "config"
+let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 3 : 3
+
+let deployment: Deployment
+do {
+    deployment = try Deployment.load(from: configFolder)
+} catch {
+    FileHandle.standardError.write(Data("callbot-bench: \(error)\n".utf8))
+    exit(2)
+}
+let understander = Understander(catalog: deployment.intents)
+
+// Caller sentences: the held-out test phrases, else the configured examples.
+var sentences: [String] = []
+if let data = FileManager.default.contents(atPath: "Tests/Fixtures/intents_holdout.jsonl") {
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+            let text = object["text"]
+        {
+            sentences.append(text)
+        }
+    }
+}
+if sentences.isEmpty { sentences = deployment.intents.intents.flatMap(\.examples) }
+let today = LocalDate(year: 2026, month: 11, day: 23)!
+
+/// Runs `body` over the sentences for about `seconds`; returns sentences per second.
+@MainActor func measure(_ name: String, _ body: (String) -> Int) -> Double {
+    var count = 0
+    var sink = 0
+    let clock = ContinuousClock()
+    let start = clock.now
+    var elapsed = Duration.zero
+    while elapsed < .seconds(seconds) {
+        for sentence in sentences { sink &+= body(sentence) }
+        count += sentences.count
+        elapsed = clock.now - start
+    }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let rate = Double(count) / seconds
+    print(
+        String(
+            format: "%-44@ %10.0f utterances/s  (%.1f µs each, %d sentences, sink %d)", name as NSString, rate,
+            1e6 / rate, sentences.count, sink & 1))
+    return rate
+}
+
+print("callbot-bench: \(sentences.count) sentences, \(deployment.intents.intents.count) intents, one thread")
+_ = measure("intent recognition (normalise + rank)") { understander.rank($0).count }
+_ = measure("full understanding (intent, slots, redaction)") { understander.understand($0, today: today).tokens.count }

@@ -3,22 +3,37 @@
 /// Crude on purpose: `rappeler`, `rappelez`, `rappelé` and `rappel` meet at `rappel`, which is
 /// what matching a caller's words against an administrator's examples needs.
 package enum FrenchStemmer {
-    static let suffixes: [String] = [
+    /// Suffixes, longest first, as ASCII bytes (normalised words are ASCII).
+    static let suffixes: [[UInt8]] = [
         "issements", "issement", "ements", "ement", "ations", "ation", "itions", "ition", "ateurs", "ateur",
         "atrices", "atrice", "euses", "euse", "eurs", "eur", "ables", "able", "iques", "ique", "ments", "ment",
         "ances", "ance", "ences", "ence", "ites", "ite", "ives", "ive", "erons", "erez", "eront", "erai", "era",
         "aient", "ait", "antes", "ante", "ants", "ant", "ions", "ion", "ees", "ee", "er", "ez", "es", "e", "ons",
         "ent", "is", "it", "ir", "ie",
-    ]
+    ].map { Array($0.utf8) }
 
     /// The stem of a normalised word.
     package static func stem(_ word: String) -> String {
-        var w = Substring(word)
-        if w.count > 3, w.hasSuffix("s") || w.hasSuffix("x") { w = w.dropLast() }
-        for suffix in suffixes where w.hasSuffix(suffix) && w.count - suffix.count >= 4 {
-            w = w.dropLast(suffix.count)
+        var bytes = Array(word.utf8)
+        if bytes.count > 3, bytes.last == UInt8(ascii: "s") || bytes.last == UInt8(ascii: "x") { bytes.removeLast() }
+        for suffix in suffixes where bytes.count - suffix.count >= 4 && bytes.ends(with: suffix) {
+            bytes.removeLast(suffix.count)
             break
         }
-        return String(w.prefix(7))
+        if bytes.count > 7 { bytes.removeLast(bytes.count - 7) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension Array where Element == UInt8 {
+    @inline(__always)
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        guard suffix.count <= count else { return false }
+        var i = count - suffix.count
+        for byte in suffix {
+            if self[i] != byte { return false }
+            i += 1
+        }
+        return true
     }
 }

@@ -114,8 +114,10 @@ package struct IntentClassifier: Sendable {
 
     /// Ranks intents for an utterance already normalised by ``FrenchText/tokens(_:)``.
     package func rank(tokens: [String]) -> [IntentScore] {
-        let stems = Self.stems(fromTokens: tokens)
         let allStems = tokens.map(FrenchStemmer.stem)
+        var stems: [String] = []
+        stems.reserveCapacity(tokens.count)
+        for (token, stem) in zip(tokens, allStems) where Self.isContent(token) { stems.append(stem) }
         var query: [(id: Int, weight: Float)] = []
         var norm: Float = 0
         for (feature, count) in Self.featureCounts(stems) {
@@ -162,10 +164,13 @@ package struct IntentClassifier: Sendable {
 
     /// The content stems of tokens already normalised by ``FrenchText/tokens(_:)``.
     package static func stems(fromTokens tokens: [String]) -> [String] {
-        tokens.compactMap { token in
-            if stopWords.contains(token) || token.first?.isNumber == true { return nil }
-            return FrenchStemmer.stem(token)
-        }
+        tokens.filter(isContent).map(FrenchStemmer.stem)
+    }
+
+    /// Whether a normalised token carries meaning for intents: not a stop word, not a number.
+    static func isContent(_ token: String) -> Bool {
+        guard let first = token.utf8.first, !(48...57).contains(first) else { return false }
+        return !stopWords.contains(token)
     }
 
     static func featureCounts(_ stems: [String]) -> [String: Float] {
