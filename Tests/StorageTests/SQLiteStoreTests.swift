@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import CallbotCore
+@testable import Storage
+
+func at(_ iso: String) -> LocalDateTime { LocalDateTime(iso: iso)! }
+
+/// A database file in a scratch folder, removed afterwards.
+final class ScratchFile {
+    let folder = NSTemporaryDirectory() + "callbot-store-" + UUID().uuidString
+    var path: String { folder + "/db/callbot.sqlite" }
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
+}
+
+@Suite struct SQLiteStoreTests {
+    func appointment(_ reference: String, _ start: String, caller: String? = "h:1") -> Appointment {
+        Appointment(
+            reference: reference, motifID: "titres", start: at(start), durationMinutes: 20, seat: 0, callerHash: caller)
+    }
+
+    @Test func refusesDoubleBookingBeyondCapacity() async throws {
+        let store = try SQLiteStore()
+        let a = try await store.insertAppointment(appointment("100001", "2026-11-26T09:30:00+01:00"), capacity: 2)
+        let b = try await store.insertAppointment(appointment("100002", "2026-11-26T09:30:00+01:00"), capacity: 2)
+        #expect(a.seat == 0 && b.seat == 1)
+        await #expect(throws: BookingFailure.slotTaken) {
+            _ = try await store.insertAppointment(appointment("100003", "2026-11-26T09:30:00+01:00"), capacity: 2)
+        }
+        // A cancellation frees its seat.
+        _ = try await store.cancelAppointment(reference: "100001")
+        let c = try await store.insertAppointment(appointment("100004", "2026-11-26T09:30:00+01:00"), capacity: 2)
+        #expect(c.seat == 0)
+        await #expect(throws: StoreConflict.self) {
+            _ = try await store.insertAppointment(appointment("100004", "2026-11-27T09:30:00+01:00"), capacity: 2)
+        }
+    }
+
+    @Test func concurrentCallersNeverShareASeat() async throws {
+        let file = ScratchFile()
+        // Two stores on one file stand for two daemons or two chat sessions.
+        let stores = [try SQLiteStore(path: file.path), try SQLiteStore(path: file.path)]
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    let attempt = Appointment(
+                        reference: String(200_000 + i), motifID: "titres", start: at("2026-11-26T10:10:00+01:00"),
+                        durationMinutes: 20, seat: 0)
+                    return (try? await stores[i % 2].insertAppointment(attempt, capacity: 2)) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 2)
+        let booked = try await stores[0].listAppointments(from: nil, to: nil).filter { $0.status == .booked }
+        #expect(Set(booked.map(\.seat)) == [0, 1])
+    }
+
+    @Test func movesFindsAndCounts() async throws {
+        let store = try SQLiteStore()
+        _ = try await store.insertAppointment(
+            appointment("300001", "2026-11-26T09:30:00+01:00", caller: "h:abc"), capacity: 1)
+        _ = try await store.insertAppointment(
+            appointment("300002", "2026-11-26T09:50:00+01:00", caller: "h:other"), capacity: 1)
+        await #expect(throws: BookingFailure.slotTaken) {
+            _ = try await store.moveAppointment(reference: "300001", to: at("2026-11-26T09:50:00+01:00"), capacity: 1)
+        }
+        let moved = try await store.moveAppointment(
+            reference: "300001", to: at("2026-11-27T09:30:00+01:00"), capacity: 1)
+        #expect(moved.start.iso == "2026-11-27T09:30:00+01:00" && moved.reference == "300001")
+        #expect(try await store.appointments(callerHash: "h:abc").map(\.reference) == ["300001"])
+        #expect(try await store.appointment(reference: "999999") == nil)
+        let counts = try await store.bookedCounts(
+            motifID: "titres", fromEpoch: at("2026-11-26T00:00:00+01:00").epochSeconds,
+            toEpoch: at("2026-11-28T00:00:00+01:00").epochSeconds)
+        #expect(
+            counts == [
+                at("2026-11-26T09:50:00+01:00").epochSeconds: 1, at("2026-11-27T09:30:00+01:00").epochSeconds: 1,
+            ])
+    }
+
+    @Test func callbacksRespectWindowCapacity() async throws {
+        let store = try SQLiteStore()
+        let window = CallbackWindow(
+            date: LocalDate(year: 2026, month: 11, day: 24)!,
+            range: TimeRange(start: TimeOfDay(hour: 9, minute: 0)!, end: TimeOfDay(hour: 10, minute: 30)!))
+        for i in 0..<2 {
+            _ = try await store.insertCallback(
+                Callback(id: "cb-\(i)", window: window, phone: "+33600000000"), capacity: 2)
+        }
+        await #expect(throws: BookingFailure.slotTaken) {
+            _ = try await store.insertCallback(Callback(id: "cb-9", window: window, phone: "+33600000000"), capacity: 2)
+        }
+        let counts = try await store.callbackCounts(from: window.date, to: window.date)
+        #expect(counts == ["2026-11-24 09:00-10:30": 2])
+        #expect(try await store.listCallbacks(from: nil, to: nil).count == 2)
+    }
+
+    @Test func keepsCallRecordsAndPurgesOldTranscripts() async throws {
+        let store = try SQLiteStore()
+        var record = CallRecord(
+            id: "c-1", channel: "chat", startedAt: at("2026-10-01T10:00:00+02:00"), callerHash: "h:1")
+        record.append(
+            CallEvent(
+                type: "utterance", at: at("2026-10-01T10:00:05+02:00"),
+                fields: ["text": "bonjour", "confidence": .double(0.9)]))
+        record.append(CallEvent(type: "survey", at: at("2026-10-01T10:01:00+02:00"), fields: ["score": 5]))
+        record.append(
+            CallEvent(
+                type: "call.ended", at: at("2026-10-01T10:01:05+02:00"),
+                fields: ["outcome": "self_service", "intents": .array(["horaires"])]))
+        try await store.save(record)
+        let loaded = try #require(try await store.record(id: "c-1"))
+        #expect(loaded == record)
+        #expect(loaded.surveyScore == 5 && loaded.outcome == "self_service" && loaded.intents == ["horaires"])
+        #expect(try await store.lastRecord()?.id == "c-1")
+        let cleared = try await store.purgeTranscripts(olderThanDays: 30, now: at("2026-11-23T10:00:00+01:00"))
+        #expect(cleared == 1)
+        let purged = try #require(try await store.record(id: "c-1"))
+        #expect(purged.events[0].fields["text"] == nil && purged.events[0].fields["confidence"] == .double(0.9))
+    }
+
+    @Test func pseudonymsAreStableKeyedAndOpaque() throws {
+        let a = KeyedPseudonymizer(key: Data("key-a".utf8))
+        let b = KeyedPseudonymizer(key: Data("key-b".utf8))
+        #expect(a.pseudonym(for: "+33612345678") == a.pseudonym(for: "+33612345678"))
+        #expect(a.pseudonym(for: "+33612345678") != b.pseudonym(for: "+33612345678"))
+        #expect(a.pseudonym(for: "+33612345678") != a.pseudonym(for: "+33612345679"))
+        #expect(!a.pseudonym(for: "+33612345678").contains("612345678"))
+        let file = ScratchFile()
+        let settings = PrivacySettings(
+            pseudonymKeyFile: file.folder + "/key", pseudonymKeyEnv: "UNSET_FOR_TEST", transcriptRetentionDays: 30)
+        let created = try KeyedPseudonymizer.load(settings, environment: [:])
+        let reloaded = try KeyedPseudonymizer.load(settings, environment: [:])
+        #expect(created.pseudonym(for: "+33600000000") == reloaded.pseudonym(for: "+33600000000"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: file.folder + "/key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+}
