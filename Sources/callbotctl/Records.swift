@@ -90,14 +90,12 @@ struct Appointments: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Appointments, soonest first.")
         @OptionGroup var deployment: DeploymentOptions
         @OptionGroup var database: DatabaseOptions
-        @Option(name: .long, help: "From this day (YYYY-MM-DD).") var from: String?
-        @Option(name: .long, help: "To this day (YYYY-MM-DD).") var to: String?
+        @OptionGroup var days: DayRange
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() async throws {
-            let loaded = try deployment.load()
-            let list = try await database.open(loaded).listAppointments(
-                from: try from.map(parseDay), to: try to.map(parseDay))
+            let list = try await database.open(try deployment.load()).listAppointments(
+                from: try days.first, to: try days.last)
             if json {
                 print(
                     jsonPretty(
@@ -129,14 +127,12 @@ struct Callbacks: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Callbacks by window; shows the number to call.")
         @OptionGroup var deployment: DeploymentOptions
         @OptionGroup var database: DatabaseOptions
-        @Option(name: .long, help: "From this day (YYYY-MM-DD).") var from: String?
-        @Option(name: .long, help: "To this day (YYYY-MM-DD).") var to: String?
+        @OptionGroup var days: DayRange
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() async throws {
-            let loaded = try deployment.load()
-            let list = try await database.open(loaded).listCallbacks(
-                from: try from.map(parseDay), to: try to.map(parseDay))
+            let list = try await database.open(try deployment.load()).listCallbacks(
+                from: try days.first, to: try days.last)
             if json {
                 print(
                     jsonPretty(
@@ -159,7 +155,16 @@ struct Callbacks: AsyncParsableCommand {
     }
 }
 
-func parseDay(_ text: String) throws -> LocalDate {
-    guard let date = LocalDate(iso: text) else { throw ValidationError("\"\(text)\" is not a day like 2026-11-24") }
-    return date
+/// `--from` and `--to` days, both optional.
+struct DayRange: ParsableArguments {
+    @Option(name: .long, help: "From this day (YYYY-MM-DD).") var from: String?
+    @Option(name: .long, help: "To this day (YYYY-MM-DD).") var to: String?
+
+    var first: LocalDate? { get throws { try from.map(Self.parse) } }
+    var last: LocalDate? { get throws { try to.map(Self.parse) } }
+
+    static func parse(_ text: String) throws -> LocalDate {
+        guard let date = LocalDate(iso: text) else { throw ValidationError("\"\(text)\" is not a day like 2026-11-24") }
+        return date
+    }
 }
