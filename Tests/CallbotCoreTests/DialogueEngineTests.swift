@@ -68,7 +68,10 @@ import Testing
         let slot = Slot(motifID: "titres", start: LocalDateTime(iso: "2026-11-24T10:10:00+01:00")!, durationMinutes: 20)
         let offer = e.handle(.slotsFound([slot]), now: monday)
         #expect(said(offer) == ["booking.offer_one"])
-        #expect(e.handle(.digits("1"), now: monday).contains { if case .say(let p) = $0 { p.key == "booking.confirm" } else { false } })
+        #expect(
+            e.handle(.digits("1"), now: monday).contains {
+                if case .say(let p) = $0 { p.key == "booking.confirm" } else { false }
+            })
         #expect(e.handle(.digits("1"), now: monday).last == .book(slot))
         let taken = e.handle(.bookingFailed(.slotTaken), now: monday)
         #expect(said(taken) == ["booking.slot_taken"])
@@ -89,7 +92,9 @@ import Testing
         var e = engine(caller: nil)
         _ = e.handle(.started, now: monday)
         _ = e.handle(.utterance("rappelez-moi", confidence: 1), now: monday)
-        let window = CallbackWindow(date: LocalDate(year: 2026, month: 11, day: 23)!, range: TimeRange(start: TimeOfDay(hour: 10, minute: 30)!, end: TimeOfDay(hour: 12, minute: 0)!))
+        let window = CallbackWindow(
+            date: LocalDate(year: 2026, month: 11, day: 23)!,
+            range: TimeRange(start: TimeOfDay(hour: 10, minute: 30)!, end: TimeOfDay(hour: 12, minute: 0)!))
         _ = e.handle(.callbackWindowsFound([window]), now: monday)
         let ask = e.handle(.digits("1"), now: monday)
         #expect(said(ask) == ["callback.ask_number"], "no caller ID: the number is asked")
@@ -105,7 +110,9 @@ import Testing
         var e = engine()
         _ = e.handle(.started, now: monday)
         _ = e.handle(.utterance("je voudrais annuler mon rendez-vous", confidence: 1), now: monday)
-        let appointment = Appointment(reference: "123456", motifID: "titres", start: LocalDateTime(iso: "2026-11-25T09:30:00+01:00")!, durationMinutes: 20, seat: 0)
+        let appointment = Appointment(
+            reference: "123456", motifID: "titres", start: LocalDateTime(iso: "2026-11-25T09:30:00+01:00")!,
+            durationMinutes: 20, seat: 0)
         let found = e.handle(.appointmentsFound([appointment]), now: monday)
         #expect(said(found) == ["manage.found"])
         #expect(said(e.handle(.utterance("pouvez-vous répéter", confidence: 1), now: monday)) == ["manage.found"])
@@ -115,7 +122,8 @@ import Testing
     @Test func redactsWhatItRecords() {
         var e = engine()
         _ = e.handle(.started, now: monday)
-        let actions = e.handle(.utterance("je m'appelle Jeanne Martin, rappelez-moi au 06 12 34 56 78", confidence: 0.8), now: monday)
+        let actions = e.handle(
+            .utterance("je m'appelle Jeanne Martin, rappelez-moi au 06 12 34 56 78", confidence: 0.8), now: monday)
         let text = recorded(actions, "utterance")?.fields["text"]?.stringValue ?? ""
         #expect(!text.contains("Martin") && !text.contains("56 78"), "\(text)")
     }

@@ -19,6 +19,14 @@ import Testing
         ("j'habite 12 bis rue de la Paix à Villebois", "rue de la Paix", "habite"),
         ("je suis né le 12 mars 1980", "1980", "je suis né"),
         ("mon nom de famille est Martin", "Martin", "mon nom de famille"),
+        ("rappelez moi au +33781223344", "781223344", "rappelez moi au"),
+        ("zéro sept quatre-vingt-un vingt-deux trente-trois quarante-quatre", "quatre-vingt-un", ""),
+        ("mon numéro de dossier est 2024-URB-0042", "0042", "mon numéro de dossier"),
+        ("je suis Paul Martin", "Martin", "je suis"),
+        ("ici Sophie Bernard, je vous appelle", "Bernard", "je vous appelle"),
+        ("je voudrais parler à Martine Leroy", "Leroy", "je voudrais parler"),
+        ("mon fils Lucas est né le 12/05/2015", "Lucas", "mon fils"),
+        ("vingt et un rue Victor Hugo", "Victor Hugo", ""),
     ])
     func removesPersonalData(_ text: String, _ secret: String, _ kept: String) {
         let redacted = Redactor.redact(text)
@@ -29,6 +37,7 @@ import Testing
     @Test(arguments: [
         "je voudrais savoir les horaires du samedi", "un rendez-vous le 3 décembre à 14 heures",
         "bonjour madame je voudrais un passeport", "quelle est l'adresse de la mairie", "passeport pour 2 enfants",
+        "Je suis à la Mairie de Villebois", "je suis perdu", "un rendez-vous rue de la mairie",
     ])
     func keepsOrdinarySentences(_ text: String) {
         #expect(Redactor.redact(text) == text)

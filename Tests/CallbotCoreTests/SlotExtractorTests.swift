@@ -16,7 +16,9 @@ import Testing
         ("jeudi prochain", "2026-11-26"), ("le 3 décembre", "2026-12-03"), ("le premier décembre", "2026-12-01"),
         ("le 1er décembre", "2026-12-01"), ("le 15", "2026-12-15"), ("le 2 janvier", "2027-01-02"),
         ("dans trois jours", "2026-11-26"), ("dans une semaine", "2026-11-30"), ("la semaine prochaine", "2026-11-30"),
-        ("le 12 mars 2027", "2027-03-12"),
+        ("le 12 mars 2027", "2027-03-12"), ("mardi prochain", "2026-12-01"), ("le 24/11", "2026-11-24"),
+        ("la semaine prochaine jeudi", "2026-12-03"), ("jeudi en huit", "2026-12-03"),
+        ("le vingt-cinq novembre", "2026-11-25"),
     ])
     func dates(_ text: String, _ expected: String) {
         #expect(slots(text).date?.iso == expected)

@@ -11,8 +11,9 @@ package enum Redactor {
         var spans: [(range: Range<Int>, label: String)] = []
         spans += emails(tokens, chars)
         spans += ibans(tokens)
-        spans += numberRuns(tokens)
+        spans += numberRuns(tokens, chars)
         spans += identifiers(tokens)
+        spans += separatedIdentifiers(chars)
         spans += addresses(tokens)
         spans += names(tokens)
         spans += birthDates(tokens)
@@ -121,7 +122,7 @@ package enum Redactor {
     }
 
     /// Runs of digits and number words: phone numbers, NIR, card numbers, long numbers.
-    static func numberRuns(_ tokens: [Token]) -> [(range: Range<Int>, label: String)] {
+    static func numberRuns(_ tokens: [Token], _ chars: [Character]) -> [(range: Range<Int>, label: String)] {
         var spans: [(range: Range<Int>, label: String)] = []
         var i = 0
         while i < tokens.count {
@@ -130,17 +131,27 @@ package enum Redactor {
                 continue
             }
             var j = i
-            while j + 1 < tokens.count,
-                isNumeric(tokens[j + 1])
-                    || (tokens[j + 1].plain == "et" && j + 2 < tokens.count && isNumeric(tokens[j + 2]))
-            {
-                j += 1
+            // Continue through more numbers; "un" and "et" only inside a run ("quatre-vingt-un", "vingt et un").
+            while j + 1 < tokens.count {
+                let next = tokens[j + 1]
+                if isNumeric(next) || next.plain == "un" || next.plain == "une" {
+                    j += 1
+                } else if next.plain == "et", j + 2 < tokens.count,
+                    isNumeric(tokens[j + 2]) || tokens[j + 2].plain == "un"
+                {
+                    j += 1
+                } else {
+                    break
+                }
             }
+            while j > i, tokens[j].plain == "une" || tokens[j].plain == "et" { j -= 1 }  // "… 34 une fois"
             let words = tokens[i...j].flatMap { $0.plain.split(separator: " ").map(String.init) }
             let digits = FrenchNumbers.replaceNumberWords(in: words).filter { $0.allSatisfy(\.isNumber) }.joined()
             var first = i
-            if first > 0, tokens[first - 1].folded == "plus" || tokens[first - 1].text == "+" { first -= 1 }
-            let range = tokens[first].range.lowerBound..<tokens[j].range.upperBound
+            if first > 0, tokens[first - 1].plain == "plus" { first -= 1 }
+            var lower = tokens[first].range.lowerBound
+            if lower > 0, chars[lower - 1] == "+" { lower -= 1 }
+            let range = lower..<tokens[j].range.upperBound
             if let label = numberLabel(digits) {
                 spans.append((range, label))
             }
@@ -187,6 +198,31 @@ package enum Redactor {
         }
     }
 
+    /// "2024-URB-0042", "AB-123-CD": a chunk between spaces mixing letters and at least four digits.
+    static func separatedIdentifiers(_ chars: [Character]) -> [(range: Range<Int>, label: String)] {
+        var spans: [(range: Range<Int>, label: String)] = []
+        var start = 0
+        while start < chars.count {
+            guard !chars[start].isWhitespace else {
+                start += 1
+                continue
+            }
+            var end = start
+            while end < chars.count, !chars[end].isWhitespace { end += 1 }
+            var chunk = chars[start..<end]
+            while let last = chunk.last, ".,;:!?)".contains(last) { chunk = chunk.dropLast() }
+            let digits = chunk.filter(\.isNumber).count
+            let letters = chunk.filter(\.isLetter).count
+            if digits >= 4, letters >= 1, chunk.contains(where: { $0 == "-" || $0 == "/" || $0 == "_" }),
+                !chunk.contains("@")
+            {
+                spans.append((start..<(start + chunk.count), "[identifiant]"))
+            }
+            start = end
+        }
+        return spans
+    }
+
     static let streetTypes: Set<String> = [
         "rue", "avenue", "av", "boulevard", "bd", "place", "chemin", "allee", "impasse", "route", "quai", "cours",
         "square", "residence", "lotissement", "voie", "passage", "sentier", "faubourg", "hameau", "lieudit", "rond",
@@ -200,8 +236,17 @@ package enum Redactor {
         for (i, token) in tokens.enumerated() where streetTypes.contains(token.folded) {
             var first = i
             if i > 0, ["bis", "ter"].contains(tokens[i - 1].folded) { first -= 1 }
-            let numbered = first > 0 && tokens[first - 1].isDigits && tokens[first - 1].text.count <= 4
-            if numbered { first -= 1 }
+            func isHouseNumber(_ t: Token) -> Bool {
+                (t.isDigits && t.text.count <= 4) || FrenchNumbers.isNumberWord(t.plain) || t.plain == "un"
+            }
+            let numbered = first > 0 && isHouseNumber(tokens[first - 1])
+            if numbered {
+                // "12", "vingt et un", "cent trois".
+                first -= 1
+                while first > 0, isHouseNumber(tokens[first - 1]) || (tokens[first - 1].plain == "et" && first > 1) {
+                    first -= 1
+                }
+            }
             let cued = tokens[max(0, first - 4)..<first].contains { addressCues.contains($0.folded) }
             guard numbered || cued else { continue }
             // The street name: the next words, through particles, until a common word.
@@ -228,6 +273,18 @@ package enum Redactor {
         return spans
     }
 
+    static let relatives: Set<String> = [
+        "fils", "fille", "mari", "femme", "epouse", "epoux", "enfant", "pere", "mere", "frere", "soeur", "compagnon",
+        "compagne", "conjoint", "conjointe", "voisin", "voisine",
+    ]
+    static let introductions: Set<String> = ["suis", "ici", "est", "moi"]
+    /// Capitalised words that name institutions and places of the service, not people.
+    static let institutions: Set<String> = [
+        "mairie", "hotel", "ville", "france", "services", "service", "public", "publics", "caf", "cpam", "ants",
+        "pole", "emploi", "prefecture", "saint", "sainte", "notre", "dame", "monsieur", "madame", "bonjour", "je",
+        "merci", "oui", "non", "allo", "bonsoir", "urssaf", "impots", "poste", "paris", "villebois",
+    ]
+
     static let titles: Set<String> = ["monsieur", "madame", "mademoiselle", "mme", "mlle", "mr", "m"]
 
     /// Names after "je m'appelle", "mon nom est", "madame", "monsieur"…
@@ -243,6 +300,17 @@ package enum Redactor {
                 start = i + 1
             } else if titles.contains(folded[i]), folded[i] != "m" || tokens[i].isCapitalized {
                 start = i + 1
+            } else if relatives.contains(folded[i]) || introductions.contains(folded[i]), i + 1 < tokens.count,
+                tokens[i + 1].isCapitalized, !institutions.contains(tokens[i + 1].plain)
+            {
+                // "mon fils Lucas", "je suis Paul Martin", "ici Sophie Bernard": written names only.
+                start = i + 1
+            } else if i > 0, tokens[i].isCapitalized, i + 1 < tokens.count, tokens[i + 1].isCapitalized,
+                !institutions.contains(tokens[i].plain), !institutions.contains(tokens[i + 1].plain),
+                !tokens[i - 1].isCapitalized, !streetTypes.contains(folded[max(0, i - 1)])
+            {
+                // Two capitalised words inside a sentence: a first name and a name.
+                start = i
             } else if folded[i] == "nom" || folded[i] == "prenom" {
                 // "mon nom est Durand", "mon nom de famille c'est Durand", "nom : Durand".
                 var k = i + 1

@@ -81,15 +81,21 @@ package enum SlotExtractor {
                 return date
             }
         }
+        // "semaine prochaine" anywhere: "mardi de la semaine prochaine", "la semaine prochaine, jeudi".
+        let saysNextWeek = zip(tokens, tokens.dropFirst()).contains { $0 == "semaine" && $1 == "prochaine" }
         for i in 0..<n {
             guard let weekday = weekdays[tokens[i]] else { continue }
-            let rest = tokens[(i + 1)...].prefix(5)
-            let nextWeek =
-                zip(rest, rest.dropFirst()).contains { $0 == "semaine" && $1 == "prochaine" }
-                || (rest.first == "de" && rest.dropFirst().first == "la" && rest.contains("prochaine"))
-            if nextWeek {
-                let monday = today.next(.monday)
-                return monday.adding(days: weekday.rawValue - 1)
+            if saysNextWeek {
+                return today.next(.monday).adding(days: weekday.rawValue - 1)
+            }
+            // "jeudi en huit": a week after the coming Thursday; "en quinze": two weeks.
+            if at(i + 1) == "en", let span = Int(at(i + 2)), span == 8 || span == 15 {
+                return today.next(weekday).adding(days: span == 8 ? 7 : 14)
+            }
+            // "mardi prochain" said on a Monday is not tomorrow (that would be "demain").
+            if at(i + 1) == "prochain" {
+                let candidate = today.next(weekday)
+                return candidate == today.adding(days: 1) ? candidate.adding(days: 7) : candidate
             }
             // "le 15 mars" handled above; "lundi 3" is the 3rd.
             if let day = Int(at(i + 1)), day >= 1, day <= 31, !isTimeUnit(at(i + 2)) {
@@ -99,6 +105,18 @@ package enum SlotExtractor {
         }
         if let i = tokens.firstIndex(of: "semaine"), at(i + 1) == "prochaine" {
             return today.next(.monday)
+        }
+        // Numeric dates: "le 24/11", "le 24/11/2026" (the slash is gone after normalisation).
+        for i in 0..<n where tokens[i] == "le" || weekdays[tokens[i]] != nil {
+            guard let day = Int(at(i + 1)), let month = Int(at(i + 2)), (1...31).contains(day),
+                (1...12).contains(month),
+                !isTimeUnit(at(i + 3))
+            else { continue }
+            var year = today.year
+            if let y = Int(at(i + 3)), (2000...2100).contains(y) { year = y }
+            guard var date = LocalDate(year: year, month: month, day: day) else { continue }
+            if date < today, Int(at(i + 3)) == nil { date = LocalDate(year: year + 1, month: month, day: day) ?? date }
+            return date
         }
         // "le 15" alone (not "le 15 heures").
         for i in 0..<n where tokens[i] == "le" {
