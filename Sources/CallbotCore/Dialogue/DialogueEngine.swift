@@ -611,11 +611,8 @@ package struct DialogueEngine: Sendable {
     // MARK: Cancel and move
 
     private mutating func lookUp(_ lookup: AppointmentLookup, moveRequested: Bool?, _ out: inout Output) {
-        if case .reference = lookup {
-            state = .waitingForAppointments(byReference: true, moveRequested: moveRequested)
-        } else {
-            state = .waitingForAppointments(byReference: false, moveRequested: moveRequested)
-        }
+        let byReference = if case .reference = lookup { true } else { false }
+        state = .waitingForAppointments(byReference: byReference, moveRequested: moveRequested)
         out.actions.append(.findAppointments(lookup))
     }
 
