@@ -40,6 +40,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Telephony",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "callbotctl",
             dependencies: [
@@ -60,5 +64,6 @@ let package = Package(
         .testTarget(
             name: "StorageTests", dependencies: ["Storage", "Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CallbotctlTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TelephonyTests", dependencies: ["Telephony"], swiftSettings: swiftSettings),
     ]
 )
