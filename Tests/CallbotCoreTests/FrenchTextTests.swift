@@ -15,6 +15,7 @@ import Testing
         ("vingt et un", "21"),
         ("un rendez-vous à une heure", "un rendez vous a 1 heure"),
         ("aujourd'hui", "aujourdhui"),
+        ("j ai perdu mes papiers qu il m a donnés", "je ai perdu mes papiers que il me a donnes"),
         ("Œuvre Cœur", "oeuvre coeur"),
     ])
     func normalizes(_ input: String, _ expected: String) {

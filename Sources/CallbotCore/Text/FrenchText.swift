@@ -88,7 +88,10 @@ package enum FrenchText {
         var index = 0
         while index < words.count {
             let word = words[index]
-            if word.hasSuffix("'") {
+            if let full = spokenElisions[word] {
+                // Recognisers often write "j ai" for "j'ai".
+                out.append(full)
+            } else if word.hasSuffix("'") {
                 let stem = String(word.dropLast())
                 if stem == "aujourd", index + 1 < words.count, words[index + 1] == "hui" {
                     out.append("aujourdhui")
@@ -103,6 +106,11 @@ package enum FrenchText {
         }
         return out
     }
+
+    /// Elided letters standing alone, as speech recognisers write them ("j ai", "qu il").
+    static let spokenElisions: [String: String] = [
+        "j": "je", "l": "le", "d": "de", "qu": "que", "n": "ne", "s": "se", "c": "ce", "m": "me", "t": "te",
+    ]
 
     static let elisions: [String: String] = [
         "l": "le", "j": "je", "d": "de", "qu": "que", "n": "ne", "s": "se", "c": "ce", "m": "me",
