@@ -1,0 +1,75 @@
+/// A transport address.
+package struct SIPAddress: Sendable, Hashable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
+
+    package init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// How the user agent behaves: limits, timers, who may call.
+package struct SIPSettings: Sendable {
+    /// The address in Contact, Via and SDP.
+    package var publicAddress: SIPAddress
+    /// Sources allowed to send requests: IPv4/IPv6 addresses or CIDR blocks (`127.0.0.0/8`).
+    package var trustedPeers: [String]
+    package var maxCalls: Int
+    /// First and last RTP port (even ports are used).
+    package var rtpPorts: ClosedRange<Int>
+    /// Ringing time before answering, so that a CANCEL can still arrive.
+    package var answerDelay: Double
+    /// How long a transfer may take before the caller comes back to the bot.
+    package var transferTimeout: Double
+    /// Seconds a caller is asked to wait before trying again after a 503.
+    package var retryAfter: Int
+    package var userAgent: String
+
+    package init(
+        publicAddress: SIPAddress, trustedPeers: [String] = ["127.0.0.0/8", "::1"], maxCalls: Int = 200,
+        rtpPorts: ClosedRange<Int> = 20000...20999, answerDelay: Double = 0.3, transferTimeout: Double = 30,
+        retryAfter: Int = 30, userAgent: String = "Callbot"
+    ) {
+        self.publicAddress = publicAddress
+        self.trustedPeers = trustedPeers
+        self.maxCalls = maxCalls
+        self.rtpPorts = rtpPorts
+        self.answerDelay = answerDelay
+        self.transferTimeout = transferTimeout
+        self.retryAfter = retryAfter
+        self.userAgent = userAgent
+    }
+
+    /// RFC 3261 timers.
+    static let t1 = 0.5
+    static let t2 = 4.0
+    static let transactionLifetime = 32.0
+}
+
+/// What the user agent asks its adapter to do, or tells it.
+package enum SIPEffect: Sendable, Equatable {
+    case send(SIPMessage, to: SIPAddress)
+    /// Open RTP on `localPort` for a new call, towards what the caller offered.
+    case startMedia(callID: String, localPort: Int, agreement: MediaAgreement)
+    /// The caller changed its media (re-INVITE: hold, another address or codec).
+    case updateMedia(callID: String, agreement: MediaAgreement)
+    /// The call is answered: the dialogue may start. `caller` is the user part of From.
+    case callAnswered(callID: String, caller: String?)
+    /// Keys pressed, sent in SIP INFO (RTP telephone events come from the media path).
+    case digits(callID: String, String)
+    case transferFinished(callID: String, status: Int)
+    /// The call is over: stop media, close the record.
+    case callEnded(callID: String, reason: String)
+}
+
+/// Counters of what the user agent refused or dropped.
+package struct SIPStatistics: Sendable, Equatable {
+    package var droppedUntrusted = 0
+    package var droppedMalformed = 0
+    package var rejectedBadRequest = 0
+    package var rejectedOverload = 0
+    package var rejectedCodec = 0
+}
