@@ -40,6 +40,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .target(name: "Audio", dependencies: ["CSndFile"], swiftSettings: swiftSettings),
+        .target(name: "Speech", dependencies: ["Audio", "CEspeakNG"], swiftSettings: swiftSettings),
         .target(
             name: "Telephony",
             swiftSettings: swiftSettings
@@ -65,5 +69,6 @@ let package = Package(
             name: "StorageTests", dependencies: ["Storage", "Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CallbotctlTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TelephonyTests", dependencies: ["Telephony"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpeechTests", dependencies: ["Speech", "Audio"], swiftSettings: swiftSettings),
     ]
 )

@@ -8,6 +8,11 @@ packages=(
   libsqlite3-dev   # storage (GRDB links the system SQLite)
   sqlite3          # inspecting the database by hand
   python3          # the contract checks and, later, the bundled speech engine
+  libespeak-ng-dev # speech synthesis of the prompts (espeak-ng, French voice)
+  libsndfile1-dev  # recorded prompts in audio/ (WAV, FLAC)
+  sip-tester       # SIPp, a real SIP peer in the integration tests
+  baresip-core     # baresip, a real softphone in the integration tests
+  sox              # converting test audio
 )
 
 missing=()

@@ -15,10 +15,11 @@ enum ConfigParser {
         let dialogue = try dialogueSettings(top.optional("dialogue"))
         let storage = try storageSettings(try top.required("storage"))
         let privacy = try privacySettings(try top.required("privacy"))
+        let line = try lineSettings(try top.required("sip"))
         try top.finish()
         return ServiceConfig(
             service: service, opening: opening, agents: agents, appointments: appointments, callbacks: callbacks,
-            dialogue: dialogue, storage: storage, privacy: privacy)
+            dialogue: dialogue, storage: storage, privacy: privacy, line: line)
     }
 
     static func serviceInfo(_ node: YAMLNode) throws(ConfigError) -> ServiceInfo {
@@ -242,6 +243,60 @@ enum ConfigParser {
             throw node.error("set pseudonym_key_file or pseudonym_key_env: caller numbers are stored as keyed hashes")
         }
         return settings
+    }
+
+    static func lineSettings(_ node: YAMLNode) throws(ConfigError) -> LineSettings {
+        var f = try node.fields()
+        let listenNode = try f.required("listen")
+        guard let (host, port) = hostPort(try listenNode.string()) else {
+            throw listenNode.error("listen must be HOST:PORT, like \"127.0.0.1:5070\"")
+        }
+        let portsNode = try f.required("rtp_ports")
+        guard let ports = portRange(try portsNode.string()) else {
+            throw portsNode.error("rtp_ports must be LOW-HIGH with LOW < HIGH within 1024-65535, like \"20000-20999\"")
+        }
+        let peersNode = try f.required("trusted_peers")
+        let peers = try peersNode.strings()
+        guard !peers.isEmpty else { throw peersNode.error("list at least one trusted peer (the PBX or trunk address)") }
+        func positive(_ key: String, default value: Int) throws(ConfigError) -> Int {
+            guard let n = f.optional(key) else { return value }
+            let number = try n.int()
+            guard number >= 0 else { throw n.error("\(key) cannot be negative") }
+            return number
+        }
+        let settings = LineSettings(
+            listenHost: host, listenPort: port, publicAddress: try f.optional("public_address")?.string(),
+            rtpPorts: ports,
+            trustedPeers: peers, maxCalls: try positive("max_calls", default: 200),
+            answerDelayMilliseconds: try positive("answer_delay_ms", default: 300),
+            transferTimeoutSeconds: try positive("transfer_timeout_seconds", default: 30),
+            drainGraceSeconds: try positive("drain_grace_seconds", default: 60))
+        try f.finish()
+        return settings
+    }
+
+    /// `127.0.0.1:5070`, `[::1]:5070`.
+    package static func hostPort(_ text: String) -> (String, Int)? {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
+            return (host, port)
+        }
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+            return nil
+        }
+        return (String(parts[0]), port)
+    }
+
+    /// `20000-20999`.
+    package static func portRange(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, let low = Int(parts[0].trimmingCharacters(in: .whitespaces)),
+            let high = Int(parts[1].trimmingCharacters(in: .whitespaces)), 1024 <= low, low < high, high <= 65535
+        else { return nil }
+        return low...high
     }
 
     // MARK: intents.yaml

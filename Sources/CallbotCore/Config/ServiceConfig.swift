@@ -129,6 +129,24 @@ package struct PrivacySettings: Sendable {
     package var transcriptRetentionDays: Int
 }
 
+/// The phone line: where SIP listens, who may send calls, limits.
+package struct LineSettings: Sendable {
+    /// Host and port to listen on for SIP over UDP (and TCP).
+    package var listenHost: String
+    package var listenPort: Int
+    /// The address put in Contact and SDP; the listen host when absent.
+    package var publicAddress: String?
+    package var rtpPorts: ClosedRange<Int>
+    /// Addresses or CIDR blocks allowed to send calls (the PBX, the trunk, the proxy).
+    package var trustedPeers: [String]
+    package var maxCalls: Int
+    /// Ringing before the bot answers, in milliseconds.
+    package var answerDelayMilliseconds: Int
+    package var transferTimeoutSeconds: Int
+    /// On SIGTERM, how long calls in progress may go on before the daemon exits.
+    package var drainGraceSeconds: Int
+}
+
 /// The service itself.
 package struct ServiceInfo: Sendable {
     /// "Mairie de Villebois".
@@ -149,6 +167,7 @@ package struct ServiceConfig: Sendable {
     package var dialogue: DialogueSettings
     package var storage: StorageSettings
     package var privacy: PrivacySettings
+    package var line: LineSettings
     /// The agents' calendar: agents' hours with the service's holidays and closures.
     package var agentCalendar: OpeningCalendar {
         OpeningCalendar(
