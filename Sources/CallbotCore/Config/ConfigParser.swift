@@ -2,7 +2,7 @@ import Foundation
 internal import Yams
 
 /// Reads the YAML trees of the configuration files into their models, refusing unknown keys.
-enum ConfigParser {
+package enum ConfigParser {
     // MARK: callbot.yaml
 
     static func serviceConfig(_ root: YAMLNode) throws(ConfigError) -> ServiceConfig {

@@ -1,0 +1,231 @@
+package import Logging
+import NIOConcurrencyHelpers
+package import NIOCore
+import NIOPosix
+
+/// How a playback ended.
+package enum PlaybackEnd: Sendable, Equatable {
+    case finished
+    /// Stopped early: the caller pressed a key, hung up, or the call moved on.
+    case interrupted
+}
+
+/// The RTP stream of one call: sends 20 ms G.711 frames paced by a monotonic clock (silence
+/// between prompts), receives the caller's packets, reports RFC 4733 key presses, and follows
+/// the caller's source address (symmetric RTP).
+package final class RTPSession: Sendable {
+    package let localPort: Int
+    private let channel: any Channel
+    private let state: NIOLockedValueBox<State>
+    private let logger: Logger
+
+    struct State {
+        var agreement: MediaAgreement
+        var remote: SocketAddress?
+        var latched = false
+        /// Encoded payloads waiting to be sent, with the playback each one ends.
+        var queue: [(payload: [UInt8], ends: Int?)] = []
+        var waiters: [Int: CheckedContinuation<PlaybackEnd, Never>] = [:]
+        var nextPlayback = 0
+        var startOfTalkspurt = false
+        var stopped = false
+        var detector = TelephoneEventDetector()
+        var packetsSent = 0
+        var packetsReceived = 0
+    }
+
+    /// Opens the socket on `host:localPort`; `onKey` receives key presses from the network thread.
+    package static func open(
+        host: String, localPort: Int, agreement: MediaAgreement, group: any EventLoopGroup, logger: Logger,
+        onKey: @escaping @Sendable (Character) -> Void
+    ) async throws -> RTPSession {
+        let box = NIOLockedValueBox<RTPSession?>(nil)
+        let channel = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RTPInboundHandler { envelope in box.withLockedValue { $0 }?.received(envelope, onKey: onKey) })
+                }
+            }
+            .bind(host: host, port: localPort).get()
+        let session = RTPSession(localPort: localPort, channel: channel, agreement: agreement, logger: logger)
+        box.withLockedValue { $0 = session }
+        return session
+    }
+
+    private init(localPort: Int, channel: any Channel, agreement: MediaAgreement, logger: Logger) {
+        self.localPort = localPort
+        self.channel = channel
+        self.logger = logger
+        var state = State(agreement: agreement)
+        state.remote = try? SocketAddress.makeAddressResolvingHost(agreement.remoteAddress, port: agreement.remotePort)
+        self.state = NIOLockedValueBox(state)
+    }
+
+    /// Counts of packets, for tests and metrics.
+    package var packetCounts: (sent: Int, received: Int) {
+        state.withLockedValue { ($0.packetsSent, $0.packetsReceived) }
+    }
+
+    /// Applies a new agreement (re-INVITE); the latched address stays unless the port changed.
+    package func update(_ agreement: MediaAgreement) {
+        state.withLockedValue { state in
+            let moved =
+                agreement.remoteAddress != state.agreement.remoteAddress
+                || agreement.remotePort != state.agreement.remotePort
+            state.agreement = agreement
+            if moved {
+                state.latched = false
+                state.remote = try? SocketAddress.makeAddressResolvingHost(
+                    agreement.remoteAddress, port: agreement.remotePort)
+            }
+        }
+    }
+
+    // MARK: Playback
+
+    /// Queues `samples` (8 kHz) and returns when they have been sent, or when interrupted.
+    package func play(_ samples: [Int16]) async -> PlaybackEnd {
+        await withCheckedContinuation { continuation in
+            let immediate: PlaybackEnd? = state.withLockedValue { state in
+                if state.stopped { return .interrupted }
+                let law = state.agreement.law
+                let id = state.nextPlayback
+                state.nextPlayback += 1
+                var frames: [[UInt8]] = []
+                var index = 0
+                while index < samples.count {
+                    var frame = Array(samples[index..<min(index + 160, samples.count)])
+                    if frame.count < 160 { frame += [Int16](repeating: 0, count: 160 - frame.count) }
+                    frames.append(G711.encode(frame, law))
+                    index += 160
+                }
+                if frames.isEmpty { return .finished }
+                if state.queue.isEmpty { state.startOfTalkspurt = true }
+                for (i, frame) in frames.enumerated() { state.queue.append((frame, i == frames.count - 1 ? id : nil)) }
+                state.waiters[id] = continuation
+                return nil
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    /// Stops what is playing and everything queued (barge-in).
+    package func interrupt() {
+        let waiters = state.withLockedValue { state in
+            state.queue.removeAll()
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll()
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: .interrupted) }
+    }
+
+    /// Whether a prompt is being sent.
+    package var isPlaying: Bool { state.withLockedValue { !$0.queue.isEmpty } }
+
+    // MARK: Sending
+
+    /// Sends a packet every 20 ms until `stop()` or cancellation; deadlines are absolute, so
+    /// there is no drift, and a late wake-up skips ahead instead of sending a burst.
+    package func runSender() async {
+        var generator = SystemRandomNumberGenerator()
+        let ssrc = UInt32.random(in: 1...UInt32.max, using: &generator)
+        var sequence = UInt16.random(in: 0...UInt16.max, using: &generator)
+        var timestamp = UInt32.random(in: 0...UInt32.max, using: &generator)
+        let clock = ContinuousClock()
+        let frame = Duration.milliseconds(20)
+        var deadline = clock.now
+        while !Task.isCancelled {
+            deadline += frame
+            let now = clock.now
+            if now - deadline > .milliseconds(60) {
+                // Far behind (the machine stalled): skip ahead, keeping the timestamp in step.
+                let missed = Int((now - deadline) / frame)
+                deadline += frame * missed
+                timestamp &+= UInt32(160 * missed)
+            }
+            do {
+                try await Task.sleep(until: deadline, tolerance: .microseconds(100), clock: clock)
+            } catch {
+                break
+            }
+            guard let (payload, marker, destination, finished, type) = nextPacket() else { break }
+            if let destination {
+                let packet = RTPPacket(
+                    marker: marker, payloadType: type, sequenceNumber: sequence, timestamp: timestamp, ssrc: ssrc,
+                    payload: payload)
+                let buffer = channel.allocator.buffer(bytes: packet.serialized())
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+            }
+            sequence &+= 1
+            timestamp &+= 160
+            finished?.resume(returning: .finished)
+        }
+    }
+
+    /// The next payload (a prompt frame or silence) and where to send it; nil once stopped.
+    private func nextPacket() -> ([UInt8], Bool, SocketAddress?, CheckedContinuation<PlaybackEnd, Never>?, UInt8)? {
+        state.withLockedValue { state in
+            if state.stopped { return nil }
+            let agreement = state.agreement
+            state.packetsSent +=
+                state.remote == nil || agreement.direction == .recvonly || agreement.direction == .inactive ? 0 : 1
+            let marker = state.startOfTalkspurt
+            state.startOfTalkspurt = false
+            let destination = agreement.direction == .recvonly || agreement.direction == .inactive ? nil : state.remote
+            guard !state.queue.isEmpty else {
+                return (
+                    [UInt8](repeating: agreement.law.silence, count: 160), false, destination, nil,
+                    agreement.payloadType
+                )
+            }
+            let (payload, ends) = state.queue.removeFirst()
+            let finished = ends.flatMap { state.waiters.removeValue(forKey: $0) }
+            return (payload, marker, destination, finished, agreement.payloadType)
+        }
+    }
+
+    // MARK: Receiving
+
+    fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>, onKey: @Sendable (Character) -> Void) {
+        guard let packet = RTPPacket(envelope.data.readableBytesView) else { return }
+        let key: Character? = state.withLockedValue { state in
+            state.packetsReceived += 1
+            if !state.latched {
+                // Symmetric RTP: answer where the caller's packets come from.
+                state.remote = envelope.remoteAddress
+                state.latched = true
+            }
+            guard let type = state.agreement.telephoneEventType, packet.payloadType == type else { return nil }
+            return state.detector.key(in: packet.payload, ssrc: packet.ssrc, timestamp: packet.timestamp)
+        }
+        if let key { onKey(key) }
+    }
+
+    /// Stops sending, ends playbacks and closes the socket.
+    package func stop() async {
+        let waiters = state.withLockedValue { state in
+            state.stopped = true
+            state.queue.removeAll()
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll()
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: .interrupted) }
+        try? await channel.close()
+    }
+}
+
+/// Hands each datagram to the session.
+private final class RTPInboundHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let onPacket: @Sendable (AddressedEnvelope<ByteBuffer>) -> Void
+
+    init(_ onPacket: @escaping @Sendable (AddressedEnvelope<ByteBuffer>) -> Void) { self.onPacket = onPacket }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        onPacket(Self.unwrapInboundIn(data))
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import CallbotCore
+import Foundation
+import Logging
+import Scheduling
+import ServiceLifecycle
+import Speech
+import Storage
+import Telephony
+import UnixSignals
+
+@main
+struct Callbotd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callbotd",
+        abstract: "The Callbot daemon: answers the phone line and runs the dialogue on every call.",
+        discussion: "Logs go to standard error. SIGTERM or SIGINT stop taking calls and let current calls end.")
+
+    @Option(name: .long, help: "The deployment's config folder.")
+    var config: String = "config"
+
+    @Option(name: .long, help: "SIP listen address, HOST:PORT (overrides sip.listen).")
+    var sipListen: String?
+
+    @Option(name: .long, help: "RTP port range, LOW-HIGH (overrides sip.rtp_ports).")
+    var rtpPorts: String?
+
+    @Option(name: .long, help: "SQLite database (overrides storage.path).")
+    var db: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel =
+                Logger.Level(rawValue: ProcessInfo.processInfo.environment["CALLBOT_LOG_LEVEL"] ?? "info") ?? .info
+            return handler
+        }
+        let logger = Logger(label: "callbotd")
+        let deployment: Deployment
+        do {
+            deployment = try Deployment.load(from: config)
+        } catch {
+            logger.critical("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+        var line = deployment.config.line
+        if let sipListen {
+            guard let (host, port) = ConfigParser.hostPort(sipListen) else {
+                throw ValidationError("--sip-listen must be HOST:PORT")
+            }
+            line.listenHost = host
+            line.listenPort = port
+        }
+        if let rtpPorts {
+            guard let range = ConfigParser.portRange(rtpPorts) else {
+                throw ValidationError("--rtp-ports must be LOW-HIGH")
+            }
+            line.rtpPorts = range
+        }
+        let path: String
+        switch (db, deployment.config.storage) {
+        case (let db?, _): path = db
+        case (nil, .sqlite(let configured)): path = configured
+        case (nil, .postgres):
+            throw ValidationError("PostgreSQL storage is not built yet; use storage.driver sqlite or --db")
+        }
+        let store = try SQLiteStore(path: path)
+        let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
+        let clock = SystemClock(timeZone: deployment.config.service.timeZone)
+        let purged = try await store.purgeTranscripts(
+            olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: clock.now())
+        if purged > 0 { logger.info("transcripts past retention erased", metadata: ["count": "\(purged)"]) }
+
+        let synthesizer = try EspeakSynthesizer.shared()
+        let audioDirectory = ((config as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+            "audio")
+        let prompts = PromptLibrary(
+            audioDirectory: audioDirectory.isEmpty ? "audio" : audioDirectory, messages: deployment.messages.messages,
+            synthesizer: synthesizer)
+        let started = ContinuousClock.now
+        await prompts.prewarm()
+        logger.info("prompts ready", metadata: ["seconds": "\(ContinuousClock.now - started)"])
+
+        let context = PhoneCall.Context(
+            deployment: deployment, understander: Understander(catalog: deployment.intents),
+            ports: Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer), records: store,
+            pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger)
+        let settings = SIPSettings(
+            publicAddress: SIPAddress(host: line.publicAddress ?? line.listenHost, port: line.listenPort),
+            trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,
+            answerDelay: Double(line.answerDelayMilliseconds) / 1000,
+            transferTimeout: Double(line.transferTimeoutSeconds), userAgent: "Callbot")
+        let server = SIPServer(
+            settings: settings, listen: SIPAddress(host: line.listenHost, port: line.listenPort),
+            drainGrace: .seconds(line.drainGraceSeconds), logger: logger
+        ) { call in await PhoneCall.run(call, context) }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped")
+    }
+}

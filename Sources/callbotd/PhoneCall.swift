@@ -1,0 +1,227 @@
+import CallbotCore
+import Foundation
+import Logging
+import Speech
+import Telephony
+
+/// One phone call: the dialogue of `CallSession` spoken over RTP, keys and hang-ups from the line.
+enum PhoneCall {
+    /// What every call shares.
+    struct Context: Sendable {
+        let deployment: Deployment
+        let understander: Understander
+        let ports: any CallPorts
+        let records: any CallRecordStore
+        let pseudonymizer: any Pseudonymizer
+        let prompts: PromptLibrary
+        let clock: SystemClock
+        let logger: Logger
+    }
+
+    static func run(_ call: IncomingCall, _ context: Context) async {
+        let callID = newCallID()
+        var logger = context.logger
+        logger[metadataKey: "call.id"] = "\(callID)"
+        logger[metadataKey: "sip.call_id"] = "\(call.callID)"
+        let number = callerNumber(call.caller)
+        let hashSource = number ?? call.caller.flatMap { $0.isEmpty || $0.lowercased() == "anonymous" ? nil : $0 }
+        let clock = context.clock
+        var session = CallSession(
+            deployment: context.deployment, understander: context.understander, ports: context.ports,
+            records: context.records, callID: callID, channel: "sip", callerNumber: number,
+            callerHash: hashSource.map(context.pseudonymizer.pseudonym(for:)), clock: { clock.now() })
+        let inbox = CallInbox(media: call.media)
+        logger.info("call answered")
+
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await signal in call.signals { await inbox.deliver(signal) }
+                await inbox.deliver(.hangUp)
+            }
+            var outputs = await session.handle(.started)
+            while !session.isFinished {
+                var next: DialogueEvent?
+                for output in outputs {
+                    guard next == nil else { break }
+                    switch output {
+                    case .say(let prompt):
+                        do {
+                            let samples = try await context.prompts.audio(key: prompt.key, text: prompt.text)
+                            await inbox.playing(interruptible: prompt.interruptible)
+                            _ = await call.media.play(samples)
+                            await inbox.playing(interruptible: false)
+                        } catch {
+                            logger.error(
+                                "cannot voice a prompt", metadata: ["prompt.key": "\(prompt.key)", "error": "\(error)"])
+                        }
+                        if await inbox.hungUp { next = .hangUp }
+                    case .listen(let spec):
+                        next = await inbox.listen(spec)
+                    case .transfer(let handoff):
+                        logger.info("transferring to agents", metadata: ["handoff.reason": "\(handoff.reason)"])
+                        await waitForPlayback(call.media, inbox)
+                        await call.transfer(context.deployment.config.agents.queueURI, [("X-Callbot-Call-Id", callID)])
+                        next = await inbox.transferOutcome()
+                    case .hangUp:
+                        await waitForPlayback(call.media, inbox)
+                        await call.hangUp()
+                    case .event(let event):
+                        if CallEvent.reported.contains(event.type) {
+                            logger.info(
+                                "\(event.type)",
+                                metadata: event.type == "call.ended"
+                                    ? ["outcome": "\(event.fields["outcome"]?.stringValue ?? "")"] : [:])
+                        }
+                    }
+                }
+                if session.isFinished { break }
+                outputs = await session.handle(next ?? .hangUp)
+            }
+            if await !inbox.hungUp { await call.hangUp() }
+            group.cancelAll()
+        }
+    }
+
+    /// Waits until the bot has finished speaking (or the caller hung up).
+    static func waitForPlayback(_ media: RTPSession, _ inbox: CallInbox) async {
+        while media.isPlaying, await !inbox.hungUp {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// A caller ID as E.164 when it is a French number.
+    static func callerNumber(_ user: String?) -> String? {
+        guard let user else { return nil }
+        let digits = Array(user.filter(\.isNumber))
+        return SlotExtractor.frenchNumber(in: digits, international: user.hasPrefix("+"))
+    }
+
+    static func newCallID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<6).map { _ in String(Int.random(in: 0...35, using: &generator), radix: 36) }.joined()
+        return "c-" + String(Int(Date().timeIntervalSince1970), radix: 36) + random
+    }
+}
+
+/// What the line says about a call, waiting to be read by the dialogue: keys typed (also while
+/// the bot speaks: an interruptible prompt stops at the first key), hang-up, transfer outcome.
+actor CallInbox {
+    private let media: RTPSession
+    private var keys: [Character] = []
+    private(set) var hungUp = false
+    private var transferStatus: Int?
+    private var interruptible = false
+    private var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
+    /// A signal came while nobody waited: the next wait returns at once.
+    private var pendingWake = false
+    /// Waits that timed out before they suspended.
+    private var released: Set<Int> = []
+    private var waits = 0
+
+    init(media: RTPSession) { self.media = media }
+
+    func deliver(_ signal: CallSignal) {
+        switch signal {
+        case .key(let key):
+            keys.append(key)
+            if interruptible { media.interrupt() }
+        case .hangUp:
+            hungUp = true
+            media.interrupt()
+        case .transferFinished(let status):
+            transferStatus = status
+        }
+        if let current = waiter {
+            waiter = nil
+            current.continuation.resume()
+        } else {
+            pendingWake = true
+        }
+    }
+
+    func playing(interruptible: Bool) {
+        self.interruptible = interruptible
+        if interruptible && !keys.isEmpty { media.interrupt() }
+    }
+
+    /// Keys until `maxDigits`, `#` or 3 s after the last key; silence after the timeout.
+    func listen(_ spec: ListenSpec) async -> DialogueEvent {
+        var deadline = ContinuousClock.now + .seconds(spec.timeoutSeconds)
+        while true {
+            pendingWake = false  // the state is read now
+            if hungUp { return .hangUp }
+            if let end = keys.firstIndex(of: "#") {
+                let digits = String(keys[..<end])
+                keys.removeSubrange(...end)
+                if !digits.isEmpty { return .digits(digits) }
+                continue
+            }
+            if keys.count >= spec.maxDigits {
+                let digits = String(keys.prefix(spec.maxDigits))
+                keys.removeFirst(spec.maxDigits)
+                return .digits(digits)
+            }
+            if !keys.isEmpty { deadline = min(deadline, ContinuousClock.now + .seconds(3)) }
+            guard await wait(until: deadline) else {
+                if keys.isEmpty { return .silence }
+                let digits = String(keys)
+                keys.removeAll()
+                return .digits(digits)
+            }
+        }
+    }
+
+    /// The transfer's end as the dialogue sees it.
+    func transferOutcome() async -> DialogueEvent {
+        while transferStatus == nil && !hungUp {
+            pendingWake = false
+            _ = await wait(until: ContinuousClock.now + .seconds(60))
+        }
+        if hungUp && transferStatus == nil { return .hangUp }
+        let status = transferStatus!
+        transferStatus = nil
+        switch status {
+        case 200..<300: return .transferResult(.answered)
+        case 486, 600, 603: return .transferResult(.busy)
+        case 408, 480, 487: return .transferResult(.noAnswer)
+        default: return .transferResult(.failed)
+        }
+    }
+
+    /// Waits for the next signal or the deadline; false on timeout.
+    private func wait(until deadline: ContinuousClock.Instant) async -> Bool {
+        waits += 1
+        let id = waits
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.suspend(id) }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return false
+            }
+            let first = await group.next()!
+            if !first { release(id) }
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Suspends until a signal (true) or `release` (false).
+    private func suspend(_ id: Int) async -> Bool {
+        if pendingWake {
+            pendingWake = false
+            return true
+        }
+        if released.remove(id) != nil { return false }
+        await withCheckedContinuation { continuation in waiter = (id, continuation) }
+        return true
+    }
+
+    private func release(_ id: Int) {
+        if let current = waiter, current.id == id {
+            waiter = nil
+            current.continuation.resume()
+        } else {
+            released.insert(id)
+        }
+    }
+}
