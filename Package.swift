@@ -91,5 +91,6 @@ let package = Package(
         .testTarget(name: "CallbotctlTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TelephonyTests", dependencies: ["Telephony"], swiftSettings: swiftSettings),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "Audio"], swiftSettings: swiftSettings),
+        .testTarget(name: "LineTests", swiftSettings: swiftSettings),
     ]
 )

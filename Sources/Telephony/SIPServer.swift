@@ -93,7 +93,7 @@ package final class SIPServer: Service, Sendable {
                     // The user agent's timers: retransmissions, answers due, timeouts.
                     let clock = ContinuousClock()
                     while !Task.isCancelled {
-                        try await Task.sleep(for: .milliseconds(20), clock: clock)
+                        try? await Task.sleep(for: .milliseconds(20), clock: clock)
                         let effects = await core.tick()
                         await self.perform(effects, sender: sender, startCall: startCall)
                     }

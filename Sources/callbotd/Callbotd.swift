@@ -28,6 +28,9 @@ struct Callbotd: AsyncParsableCommand {
     @Option(name: .long, help: "SQLite database (overrides storage.path).")
     var db: String?
 
+    @Option(name: .long, help: "Folder where synthesised prompts are kept between runs.")
+    var promptCache: String = "var/cache/prompts"
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -76,7 +79,7 @@ struct Callbotd: AsyncParsableCommand {
             "audio")
         let prompts = PromptLibrary(
             audioDirectory: audioDirectory.isEmpty ? "audio" : audioDirectory, messages: deployment.messages.messages,
-            synthesizer: synthesizer)
+            synthesizer: synthesizer, cacheDirectory: promptCache)
         let started = ContinuousClock.now
         await prompts.prewarm()
         logger.info("prompts ready", metadata: ["seconds": "\(ContinuousClock.now - started)"])

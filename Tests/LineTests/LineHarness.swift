@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The repository root, found from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+func binary(_ name: String) -> String { repositoryRoot + "/.build/debug/" + name }
+
+/// A `callbotd` on loopback with its own ports, config copy and database; stopped with SIGTERM.
+final class Daemon {
+    let folder = NSTemporaryDirectory() + "callbot-line-" + UUID().uuidString
+    let sipPort: Int
+    let process = Process()
+    var database: String { folder + "/callbot.sqlite" }
+    var log: String { (try? String(contentsOfFile: folder + "/callbotd.log", encoding: .utf8)) ?? "" }
+
+    /// Starts the daemon; `edit` may change the copied `callbot.yaml` and `messages.fr.yaml`.
+    init(sipPort: Int, rtpPorts: String, edit: (inout String, inout String) -> Void = { _, _ in }) throws {
+        self.sipPort = sipPort
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: folder + "/config", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: folder + "/prompts", withIntermediateDirectories: true)
+        var callbot = try String(contentsOfFile: repositoryRoot + "/config/callbot.yaml", encoding: .utf8)
+        var messages = try String(contentsOfFile: repositoryRoot + "/prompts/messages.fr.yaml", encoding: .utf8)
+        // Agents answer at any hour, so that tests do not depend on the time they run.
+        callbot = callbot.replacingOccurrences(
+            of: #"(?m)^  hours:\n(    \w+: .*\n)+"#, with: Self.allWeek, options: .regularExpression)
+        edit(&callbot, &messages)
+        try callbot.write(toFile: folder + "/config/callbot.yaml", atomically: true, encoding: .utf8)
+        try fm.copyItem(atPath: repositoryRoot + "/config/intents.yaml", toPath: folder + "/config/intents.yaml")
+        try messages.write(toFile: folder + "/prompts/messages.fr.yaml", atomically: true, encoding: .utf8)
+        fm.createFile(atPath: folder + "/callbotd.log", contents: nil)
+        process.executableURL = URL(fileURLWithPath: binary("callbotd"))
+        process.arguments = [
+            "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
+            database,
+            "--prompt-cache", repositoryRoot + "/var/cache/prompts",
+        ]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment["CALLBOT_PSEUDONYM_KEY"] = "line-test-key"
+        process.environment = environment
+        let output = FileHandle(forWritingAtPath: folder + "/callbotd.log")
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !log.contains("SIP listening") {
+            guard process.isRunning, Date() < deadline else {
+                throw DaemonError(message: "callbotd did not start:\n\(log)")
+            }
+            usleep(50_000)
+        }
+    }
+
+    static let allWeek =
+        "  hours:\n"
+        + ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        .map { "    \($0): [\"00:00-24:00\"]\n" }.joined()
+
+    /// SIGTERM, then the exit status.
+    func stop() -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(90)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// The latest call record, as `callbotctl calls show --last --json` prints it.
+    func lastCall() throws -> [String: Any] {
+        let run = try runProcess(
+            binary("callbotctl"),
+            ["calls", "show", "--last", "--json", "--db", database, "--config", folder + "/config"])
+        guard let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any] else {
+            throw DaemonError(message: "no call record: \(run.stdout) \(run.stderr)")
+        }
+        return object
+    }
+
+    /// Runs a SIPp scenario against the daemon; returns SIPp's exit status and output.
+    func sipp(_ scenario: String, port: Int, mediaPort: Int, variables: [String: String] = [:], timeout: Int = 60)
+        throws
+        -> (status: Int32, output: String)
+    {
+        var arguments = [
+            "-sf", repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i", "127.0.0.1", "-p", String(port), "-mi",
+            "127.0.0.1", "-mp", String(mediaPort), "-m", "1", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
+            "-trace_err", "-error_file", folder + "/sipp-errors.log",
+        ]
+        for (name, value) in variables { arguments += ["-set", name, value] }
+        arguments.append("127.0.0.1:\(sipPort)")
+        let run = try runProcess("/usr/bin/sipp", arguments, in: folder)
+        let errors = (try? String(contentsOfFile: folder + "/sipp-errors.log", encoding: .utf8)) ?? ""
+        return (run.status, run.stdout + run.stderr + errors)
+    }
+}
+
+struct DaemonError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Runs a program to its end.
+func runProcess(_ path: String, _ arguments: [String], in folder: String? = nil) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+/// A UDP socket on loopback, for RTP and raw SIP in tests.
+final class UDPSocket: Sendable {
+    // Sendable: the descriptor is immutable; the kernel serialises calls on it.
+    let fd: Int32
+    let port: Int
+
+    init(port: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw DaemonError(message: "cannot bind UDP \(port)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        self.port = port
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8], to port: Int) {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = bytes.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+
+    /// Datagrams received until `seconds` pass, each with its arrival time.
+    func receive(for seconds: Double) -> [(at: Double, bytes: [UInt8])] {
+        var packets: [(Double, [UInt8])] = []
+        let start = Date()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while Date().timeIntervalSince(start) < seconds {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count > 0 { packets.append((Date().timeIntervalSince(start), Array(buffer[0..<count]))) }
+        }
+        return packets
+    }
+}
