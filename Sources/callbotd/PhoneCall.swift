@@ -34,8 +34,11 @@ enum PhoneCall {
         logger.info("call answered")
 
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                for await signal in call.signals { await inbox.deliver(signal) }
+            group.addTask { [logger] in
+                for await signal in call.signals {
+                    logger.debug("line signal", metadata: ["signal": "\(signal)"])
+                    await inbox.deliver(signal)
+                }
                 await inbox.deliver(.hangUp)
             }
             var outputs = await session.handle(.started)

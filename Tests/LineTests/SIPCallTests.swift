@@ -98,3 +98,96 @@ final class ThreadResult<T: Sendable>: @unchecked Sendable {
         return stored!
     }
 }
+
+/// The rest of the line: the survey, malformed messages, a softphone.
+@Suite(.serialized) struct LineBehaviourTests {
+    @Test func surveyThenTheBotHangsUp() throws {
+        let daemon = try Daemon(sipPort: 25074, rtpPorts: "26100-26199") { callbot, messages in
+            // One-word prompts and short timeouts make the timing of the keys certain.
+            callbot = callbot.replacingOccurrences(
+                of: "no_input_timeout_seconds: 6", with: "no_input_timeout_seconds: 5")
+            messages = messages.replacingOccurrences(
+                of: #"(?m)^(\s*[\w.]+): ".*"$"#, with: "$1: \"Bip.\"", options: .regularExpression)
+        }
+        let sipp = try daemon.sipp("survey.xml", port: 25065, mediaPort: 26200, variables: ["rtp_port": "26201"])
+        #expect(sipp.status == 0, "\(sipp.output)\n\(daemon.log)")
+        let call = try daemon.lastCall()
+        #expect(call["survey_score"] as? Int == 5, "\(call)")
+        #expect(call["outcome"] as? String == "self_service")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func malformedMessagesGetAnAnswerOrAreDroppedAndCallsGoOn() throws {
+        let daemon = try Daemon(sipPort: 25075, rtpPorts: "26300-26399")
+        let socket = try UDPSocket(port: 25066)
+        func exchange(_ text: String) -> String? {
+            socket.send(Array(text.utf8), to: 25075)
+            return socket.receive(for: 0.4).first.map { String(decoding: $0.bytes, as: UTF8.self) }
+        }
+        func request(_ method: String, branch: String, extra: String = "", body: String = "") -> String {
+            "\(method) sip:bot@127.0.0.1:25075 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:25066;branch=z9hG4bK-\(branch)\r\n"
+                + "From: <sip:t@127.0.0.1>;tag=t\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: \(branch)@t\r\nCSeq: 1 \(method)\r\n"
+                + extra + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        }
+        #expect(exchange(request("OPTIONS", branch: "ok1"))?.hasPrefix("SIP/2.0 200") == true)
+        let corpus: [(String, String?)] = [
+            (
+                request("OPTIONS", branch: "cl").replacingOccurrences(
+                    of: "Content-Length: 0", with: "Content-Length: 900"), "SIP/2.0 400"
+            ),
+            (
+                request("OPTIONS", branch: "ver").replacingOccurrences(of: "SIP/2.0\r\nVia", with: "SIP/7.0\r\nVia"),
+                "SIP/2.0 400"
+            ),
+            (request("OPTIONS", branch: "hdr", extra: "Bad Header Name: x\r\n"), "SIP/2.0 400"),
+            (
+                request("OPTIONS", branch: "many", extra: String(repeating: "X-Filler: 1\r\n", count: 300)),
+                "SIP/2.0 400"
+            ),
+            (request("OPTIONS", branch: "nul", extra: "Subject: a\u{0}b\r\n"), "SIP/2.0 200"),
+            (request("OPTIONS", branch: "fold", extra: "Subject: folded\r\n  over two lines\r\n"), "SIP/2.0 200"),
+            (request("OPTIONS", branch: "compact").replacingOccurrences(of: "Call-ID:", with: "i:"), "SIP/2.0 200"),
+            (
+                request(
+                    "INVITE", branch: "sdp", extra: "Content-Type: application/sdp\r\n", body: "v=0\r\nnot sdp\r\n"),
+                "SIP/2.0 488"
+            ),
+            (request("FOO", branch: "foo"), "SIP/2.0 501"),
+            (request("OPTIONS", branch: "nocseq").replacingOccurrences(of: "CSeq: 1 OPTIONS\r\n", with: ""), nil),
+            ("\u{0}\u{1}\u{2} binary garbage", nil),
+            (
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-stray\r\nCSeq: 9 BYE\r\nCall-ID: stray\r\n\r\n",
+                nil
+            ),
+            ("", nil),
+        ]
+        for (message, expected) in corpus {
+            let answer = exchange(message)
+            if let expected {
+                #expect(answer?.hasPrefix(expected) == true, "\(message.prefix(60)) → \(answer ?? "nothing")")
+            } else {
+                #expect(answer == nil, "\(message.prefix(60)) should be dropped, got \(answer ?? "")")
+            }
+        }
+        // Still answering, and calls still work.
+        #expect(exchange(request("OPTIONS", branch: "ok2"))?.hasPrefix("SIP/2.0 200") == true)
+        let sipp = try daemon.sipp("cancel.xml", port: 25067, mediaPort: 26400)
+        #expect(sipp.status == 0, "\(sipp.output)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func refusesCallsFromUntrustedPeers() throws {
+        let daemon = try Daemon(sipPort: 25076, rtpPorts: "26500-26599") { callbot, _ in
+            callbot = callbot.replacingOccurrences(
+                of: "trusted_peers: [\"127.0.0.0/8\", \"::1\"]", with: "trusted_peers: [\"192.0.2.10\"]")
+        }
+        let socket = try UDPSocket(port: 25068)
+        socket.send(
+            Array(
+                ("OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:25068;branch=z9hG4bK-u\r\nFrom: <sip:a@b>;tag=1\r\n"
+                    + "To: <sip:bot@127.0.0.1>\r\nCall-ID: u\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").utf8),
+            to: 25076)
+        #expect(socket.receive(for: 0.5).isEmpty, "dropped without an answer")
+        #expect(daemon.stop() == 0)
+    }
+}

@@ -190,11 +190,15 @@ package final class RTPSession: Sendable {
     // MARK: Receiving
 
     fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>, onKey: @Sendable (Character) -> Void) {
-        guard let packet = RTPPacket(envelope.data.readableBytesView) else { return }
+        guard let packet = RTPPacket(envelope.data.readableBytesView) else {
+            logger.debug("not RTP", metadata: ["bytes": "\(envelope.data.readableBytes)"])
+            return
+        }
         let key: Character? = state.withLockedValue { state in
             state.packetsReceived += 1
-            if !state.latched {
-                // Symmetric RTP: answer where the caller's packets come from.
+            if !state.latched, let port = envelope.remoteAddress.port, port > 0 {
+                // Symmetric RTP: answer where the caller's packets come from (a real port only:
+                // replayed captures may come from port 0).
                 state.remote = envelope.remoteAddress
                 state.latched = true
             }
