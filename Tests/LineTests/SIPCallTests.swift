@@ -191,3 +191,98 @@ final class ThreadResult<T: Sendable>: @unchecked Sendable {
         #expect(daemon.stop() == 0)
     }
 }
+
+/// baresip as a softphone: it dials the bot with a WAV as microphone and records what it hears.
+@Suite(.serialized) struct SoftphoneTests {
+    @Test func aSoftphoneHearsTheGreeting() throws {
+        let daemon = try Daemon(sipPort: 25077, rtpPorts: "26700-26799")
+        let folder = daemon.folder + "/baresip"
+        try FileManager.default.createDirectory(atPath: folder + "/recordings", withIntermediateDirectories: true)
+        try writeWAV(samples: [Int16](repeating: 0, count: 8000 * 40), rate: 8000, to: folder + "/microphone.wav")
+        try """
+        poll_method epoll
+        sip_listen 127.0.0.1:25080
+        net_interface 127.0.0.1
+        audio_source aufile,\(folder)/microphone.wav
+        audio_alert none
+        ausrc_srate 8000
+        ausrc_channels 1
+        rtp_ports 26900-26919
+        module_path /usr/lib/baresip/modules
+        module stdio.so
+        module g711.so
+        module aufile.so
+        module sndfile.so
+        module_app account.so
+        module_app menu.so
+        snd_path \(folder)/recordings
+
+        """.write(toFile: folder + "/config", atomically: true, encoding: .utf8)
+        try "<sip:caller@127.0.0.1:25080>;regint=0;audio_codecs=PCMU/8000,PCMA/8000;answermode=manual\n"
+            .write(toFile: folder + "/accounts", atomically: true, encoding: .utf8)
+        let run = try runProcess(
+            "/usr/bin/baresip", ["-f", folder, "-e", "/dial sip:bot@127.0.0.1:25077", "-t", "9"], in: folder)
+        let recordings = try FileManager.default.contentsOfDirectory(atPath: folder + "/recordings").filter {
+            $0.hasSuffix("-dec.wav")
+        }
+        let recording = try #require(
+            recordings.first, "baresip recorded nothing: \(run.stdout.suffix(2000)) \(run.stderr.suffix(1000))")
+        let heard = try readWAV(folder + "/recordings/" + recording)
+        let seconds = Double(heard.samples.count) / Double(heard.rate)
+        #expect(seconds > 5, "heard \(seconds) s")
+        // The greeting is speech: loud frames, and not a constant tone.
+        let frames = stride(from: 0, to: heard.samples.count - 160, by: 160).map { start in
+            heard.samples[start..<(start + 160)].reduce(0.0) { $0 + Double($1) * Double($1) } / 160
+        }
+        let loud = frames.filter { $0 > 1_000_000 }.count  // about -30 dBFS
+        #expect(Double(loud) / Double(max(frames.count, 1)) > 0.3, "\(loud) loud frames of \(frames.count)")
+        #expect(frames.filter { $0 < 10_000 }.count > 5, "speech has pauses")
+        let call = try daemon.lastCall()
+        #expect((call["events"] as? [[String: Any]])?.first?["key"] as? String == "greeting")
+        #expect(daemon.stop() == 0)
+    }
+}
+
+/// Writes mono 16-bit PCM as a WAV file.
+func writeWAV(samples: [Int16], rate: Int, to path: String) throws {
+    var data = Data()
+    func append<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+    data.append(contentsOf: Array("RIFF".utf8))
+    append(UInt32(36 + samples.count * 2))
+    data.append(contentsOf: Array("WAVEfmt ".utf8))
+    append(UInt32(16))
+    append(UInt16(1))
+    append(UInt16(1))
+    append(UInt32(rate))
+    append(UInt32(rate * 2))
+    append(UInt16(2))
+    append(UInt16(16))
+    data.append(contentsOf: Array("data".utf8))
+    append(UInt32(samples.count * 2))
+    for sample in samples { append(sample) }
+    try data.write(to: URL(fileURLWithPath: path))
+}
+
+/// Reads a mono 16-bit PCM WAV file (the `data` chunk).
+func readWAV(_ path: String) throws -> (samples: [Int16], rate: Int) {
+    let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    func u32(_ at: Int) -> Int {
+        Int(data[at]) | Int(data[at + 1]) << 8 | Int(data[at + 2]) << 16 | Int(data[at + 3]) << 24
+    }
+    let rate = u32(24)
+    var offset = 12
+    while offset + 8 <= data.count {
+        let size = u32(offset + 4)
+        if data[offset..<(offset + 4)].elementsEqual(Array("data".utf8)) {
+            let end = min(data.count, offset + 8 + size)
+            let samples = stride(from: offset + 8, to: end - 1, by: 2).map {
+                Int16(bitPattern: UInt16(data[$0]) | UInt16(data[$0 + 1]) << 8)
+            }
+            return (samples, rate)
+        }
+        offset += 8 + size
+    }
+    return ([], rate)
+}
