@@ -87,7 +87,8 @@ struct Callbotd: AsyncParsableCommand {
         let context = PhoneCall.Context(
             deployment: deployment, understander: Understander(catalog: deployment.intents),
             ports: Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer), records: store,
-            pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger)
+            pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
+            desk: AgentDesk(capacity: deployment.config.agents.capacity))
         let settings = SIPSettings(
             publicAddress: SIPAddress(host: line.publicAddress ?? line.listenHost, port: line.listenPort),
             trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,

@@ -16,6 +16,7 @@ enum PhoneCall {
         let prompts: PromptLibrary
         let clock: SystemClock
         let logger: Logger
+        let desk: AgentDesk
     }
 
     static func run(_ call: IncomingCall, _ context: Context) async {
@@ -63,8 +64,14 @@ enum PhoneCall {
                     case .transfer(let handoff):
                         logger.info("transferring to agents", metadata: ["handoff.reason": "\(handoff.reason)"])
                         await waitForPlayback(call.media, inbox)
+                        guard await context.desk.take() else {
+                            // As many hand-offs in progress as agents can take: the caller gets alternatives.
+                            next = .transferResult(.busy)
+                            break
+                        }
                         await call.transfer(context.deployment.config.agents.queueURI, [("X-Callbot-Call-Id", callID)])
                         next = await inbox.transferOutcome()
+                        await context.desk.release()
                     case .hangUp:
                         await waitForPlayback(call.media, inbox)
                         await call.hangUp()
@@ -227,4 +234,21 @@ actor CallInbox {
             released.insert(id)
         }
     }
+}
+
+/// Hand-offs in progress, within the agents' capacity.
+actor AgentDesk {
+    let capacity: Int
+    private(set) var inProgress = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Takes a place for a hand-off; false when agents are all taken.
+    func take() -> Bool {
+        guard inProgress < capacity else { return false }
+        inProgress += 1
+        return true
+    }
+
+    func release() { inProgress = max(0, inProgress - 1) }
 }

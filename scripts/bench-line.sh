@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Load benchmark of the phone line (release build, loopback only): SIPp places N concurrent calls
+# that listen to the greeting, tshark timestamps every RTP packet the bot sends, and we report per
+# level: calls answered, CPU of callbotd, and the send jitter (gap between consecutive packets of
+# a stream minus 20 ms) at p50/p99/max. Levels: LEVELS="50 100 200"; hold time: HOLD_MS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+levels=${LEVELS:-"50 100 200 300 500"}
+hold_ms=${HOLD_MS:-15000}
+sip_port=${SIP_PORT:-35070}
+for tool in sipp tshark python3; do command -v $tool >/dev/null || { echo "bench-line: $tool is needed (scripts/setup.sh; tshark: apt-get install tshark)"; exit 1; }; done
+
+swift build -c release --product callbotd >/dev/null
+work=$(mktemp -d)
+trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$work/config" "$work/prompts"
+cp config/intents.yaml "$work/config/"
+cp prompts/messages.fr.yaml "$work/prompts/"
+sed -e 's/max_calls: .*/max_calls: 2000/' -e 's/answer_delay_ms: .*/answer_delay_ms: 0/' config/callbot.yaml > "$work/config/callbot.yaml"
+
+CALLBOT_PSEUDONYM_KEY=bench CALLBOT_LOG_LEVEL=warning .build/release/callbotd --config "$work/config" \
+  --sip-listen "127.0.0.1:$sip_port" --rtp-ports 30000-39999 --db "$work/db.sqlite" \
+  --prompt-cache var/cache/prompts 2> "$work/callbotd.log" &
+echo $! > "$work/pid"
+pid=$(cat "$work/pid")
+for _ in $(seq 1 100); do
+  python3 - "$sip_port" <<'PY' && break
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+msg = ("OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-b\r\nFrom: <sip:b@b>;tag=1\r\n"
+       "To: <sip:bot@127.0.0.1>\r\nCall-ID: bench\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+s.bind(("127.0.0.1", 0)); s.sendto(msg.encode(), ("127.0.0.1", int(sys.argv[1])))
+try: s.recv(2000)
+except OSError: sys.exit(1)
+PY
+  sleep 0.2
+done
+
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+ticks=$(getconf CLK_TCK)
+printf '%-8s %-10s %-8s %-10s %-14s %-10s %-10s %-10s %-8s\n' calls answered failed cps "cpu%(2 cores)" "ms/call·s" "jit p50" "jit p99" "jit max"
+for level in $levels; do
+  rate=$(( level / 5 > 0 ? level / 5 : 1 ))
+  tshark -q -i lo -f "udp and src portrange 30000-39999" -w "$work/cap.pcap" 2>/dev/null &
+  tpid=$!
+  sleep 1
+  before=$(cpu); start=$(date +%s.%N)
+  sipp -sf Tests/Fixtures/sipp/load.xml -set hold "$hold_ms" -i 127.0.0.1 -p $((sip_port + 1)) -mi 127.0.0.1 \
+    -mp $((sip_port + 2)) -r "$rate" -l "$level" -m "$level" -nostdin -timeout 120s -trace_stat -stf "$work/stat.csv" \
+    "127.0.0.1:$sip_port" > "$work/sipp.out" 2>&1 || true
+  end=$(date +%s.%N); after=$(cpu)
+  kill -INT $tpid; wait $tpid 2>/dev/null || true
+  python3 - "$work" "$level" "$before" "$after" "$start" "$end" "$ticks" "$hold_ms" <<'PY'
+import csv, subprocess, sys, collections
+work, level, before, after, start, end, ticks, hold = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:9])
+rows = list(csv.reader(open(work + "/stat.csv"), delimiter=";"))
+head, last = rows[0], rows[-1]
+ok = int(last[head.index("SuccessfulCall(C)")]); failed = int(last[head.index("FailedCall(C)")])
+wall = end - start
+cpu_s = (after - before) / ticks
+call_seconds = ok * hold / 1000
+fields = subprocess.run(["tshark", "-r", work + "/cap.pcap", "-d", "udp.port==30000-39999,rtp", "-T", "fields",
+                         "-e", "frame.time_epoch", "-e", "rtp.ssrc"], capture_output=True, text=True).stdout
+streams = collections.defaultdict(list)
+for line in fields.splitlines():
+    parts = line.split("\t")
+    if len(parts) == 2 and parts[1]:
+        streams[parts[1]].append(float(parts[0]))
+gaps = []
+for times in streams.values():
+    times.sort()
+    inner = times[50:-50]  # one second off each end: set-up and tear-down
+    gaps += [abs((b - a) - 0.020) * 1000 for a, b in zip(inner, inner[1:])]
+gaps.sort()
+pick = lambda q: gaps[min(len(gaps) - 1, int(q * len(gaps)))] if gaps else float("nan")
+print(f"{level:<8} {ok:<10} {failed:<8} {ok / wall:<10.1f} {100 * cpu_s / wall:<14.1f} {1000 * cpu_s / max(call_seconds, 1):<10.3f} "
+      f"{pick(0.5):<10.3f} {pick(0.99):<10.3f} {gaps[-1] if gaps else float('nan'):<8.2f}")
+PY
+done
