@@ -17,6 +17,7 @@ mkdir -p "$work/config" "$work/prompts"
 cp config/intents.yaml "$work/config/"
 cp prompts/messages.fr.yaml "$work/prompts/"
 sed -e 's/max_calls: .*/max_calls: 2000/' -e 's/answer_delay_ms: .*/answer_delay_ms: 0/' config/callbot.yaml > "$work/config/callbot.yaml"
+sed "s/HOLD_MS/$hold_ms/" Tests/Fixtures/sipp/load.xml > "$work/load.xml"
 
 CALLBOT_PSEUDONYM_KEY=bench CALLBOT_LOG_LEVEL=warning .build/release/callbotd --config "$work/config" \
   --sip-listen "127.0.0.1:$sip_port" --rtp-ports 30000-39999 --db "$work/db.sqlite" \
@@ -38,14 +39,14 @@ done
 
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 ticks=$(getconf CLK_TCK)
-printf '%-8s %-10s %-8s %-10s %-14s %-10s %-10s %-10s %-8s\n' calls answered failed cps "cpu%(2 cores)" "ms/call·s" "jit p50" "jit p99" "jit max"
+printf '%-8s %-10s %-8s %-10s %-14s %-10s %-10s %-10s %-8s\n' calls answered failed cps "cpu (%core)" "ms/call·s" "jit p50" "jit p99" "jit max"
 for level in $levels; do
   rate=$(( level / 5 > 0 ? level / 5 : 1 ))
   tshark -q -i lo -f "udp and src portrange 30000-39999" -w "$work/cap.pcap" 2>/dev/null &
   tpid=$!
   sleep 1
   before=$(cpu); start=$(date +%s.%N)
-  sipp -sf Tests/Fixtures/sipp/load.xml -set hold "$hold_ms" -i 127.0.0.1 -p $((sip_port + 1)) -mi 127.0.0.1 \
+  sipp -sf "$work/load.xml" -i 127.0.0.1 -p $((sip_port + 1)) -mi 127.0.0.1 \
     -mp $((sip_port + 2)) -r "$rate" -l "$level" -m "$level" -nostdin -timeout 120s -trace_stat -stf "$work/stat.csv" \
     "127.0.0.1:$sip_port" > "$work/sipp.out" 2>&1 || true
   end=$(date +%s.%N); after=$(cpu)

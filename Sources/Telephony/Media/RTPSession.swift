@@ -32,6 +32,7 @@ package final class RTPSession: Sendable {
         var detector = TelephoneEventDetector()
         var packetsSent = 0
         var packetsReceived = 0
+        var senderStopped: CheckedContinuation<Void, Never>?
     }
 
     /// Opens the socket on `host:localPort`; `onKey` receives key presses from the network thread.
@@ -127,42 +128,37 @@ package final class RTPSession: Sendable {
 
     // MARK: Sending
 
-    /// Sends a packet every 20 ms until `stop()` or cancellation; deadlines are absolute, so
-    /// there is no drift, and a late wake-up skips ahead instead of sending a burst.
+    /// Sends a packet every 20 ms until `stop()`. The timer runs on the socket's event loop with
+    /// absolute deadlines, so there is no drift and no hop between threads per packet; a late tick
+    /// skips ahead instead of sending a burst. Returns once stopped.
     package func runSender() async {
-        var generator = SystemRandomNumberGenerator()
-        let ssrc = UInt32.random(in: 1...UInt32.max, using: &generator)
-        var sequence = UInt16.random(in: 0...UInt16.max, using: &generator)
-        var timestamp = UInt32.random(in: 0...UInt32.max, using: &generator)
-        let clock = ContinuousClock()
-        let frame = Duration.milliseconds(20)
-        var deadline = clock.now
-        while !Task.isCancelled {
-            deadline += frame
-            let now = clock.now
-            if now - deadline > .milliseconds(60) {
-                // Far behind (the machine stalled): skip ahead, keeping the timestamp in step.
-                let missed = Int((now - deadline) / frame)
-                deadline += frame * missed
-                timestamp &+= UInt32(160 * missed)
+        let loop = channel.eventLoop
+        let sender = PacedSender(session: self, start: .now())
+        loop.execute { sender.schedule(on: loop) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLockedValue { state -> Bool in
+                if state.stopped { return true }
+                state.senderStopped = continuation
+                return false
             }
-            do {
-                try await Task.sleep(until: deadline, tolerance: .microseconds(100), clock: clock)
-            } catch {
-                break
-            }
-            guard let (payload, marker, destination, finished, type) = nextPacket() else { break }
-            if let destination {
-                let packet = RTPPacket(
-                    marker: marker, payloadType: type, sequenceNumber: sequence, timestamp: timestamp, ssrc: ssrc,
-                    payload: payload)
-                let buffer = channel.allocator.buffer(bytes: packet.serialized())
-                channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
-            }
-            sequence &+= 1
-            timestamp &+= 160
-            finished?.resume(returning: .finished)
+            if resumeNow { continuation.resume() }
         }
+    }
+
+    /// One tick: the packet of this 20 ms, sent from the event loop; false once stopped.
+    fileprivate func tick(_ header: inout (sequence: UInt16, timestamp: UInt32, ssrc: UInt32)) -> Bool {
+        guard let (payload, marker, destination, finished, type) = nextPacket() else { return false }
+        if let destination {
+            let packet = RTPPacket(
+                marker: marker, payloadType: type, sequenceNumber: header.sequence, timestamp: header.timestamp,
+                ssrc: header.ssrc, payload: payload)
+            let buffer = channel.allocator.buffer(bytes: packet.serialized())
+            channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+        }
+        header.sequence &+= 1
+        header.timestamp &+= 160
+        finished?.resume(returning: .finished)
+        return true
     }
 
     /// The next payload (a prompt frame or silence) and where to send it; nil once stopped.
@@ -210,14 +206,17 @@ package final class RTPSession: Sendable {
 
     /// Stops sending, ends playbacks and closes the socket.
     package func stop() async {
-        let waiters = state.withLockedValue { state in
+        let (waiters, sender) = state.withLockedValue { state in
             state.stopped = true
             state.queue.removeAll()
             let waiters = Array(state.waiters.values)
             state.waiters.removeAll()
-            return waiters
+            let sender = state.senderStopped
+            state.senderStopped = nil
+            return (waiters, sender)
         }
         for waiter in waiters { waiter.resume(returning: .interrupted) }
+        sender?.resume()
         try? await channel.close()
     }
 }
@@ -231,5 +230,38 @@ private final class RTPInboundHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         onPacket(Self.unwrapInboundIn(data))
+    }
+}
+
+/// The 20 ms timer of a session, living on its event loop.
+private final class PacedSender: @unchecked Sendable {
+    // @unchecked: `header` and `deadline` are only touched on the event loop that runs `schedule`.
+    let session: RTPSession
+    var header: (sequence: UInt16, timestamp: UInt32, ssrc: UInt32)
+    var deadline: NIODeadline
+    static let frame = TimeAmount.milliseconds(20)
+
+    init(session: RTPSession, start: NIODeadline) {
+        self.session = session
+        var generator = SystemRandomNumberGenerator()
+        header = (
+            UInt16.random(in: 0...UInt16.max, using: &generator), UInt32.random(in: 0...UInt32.max, using: &generator),
+            UInt32.random(in: 1...UInt32.max, using: &generator)
+        )
+        deadline = start
+    }
+
+    func schedule(on loop: any EventLoop) {
+        deadline = deadline + Self.frame
+        let late = NIODeadline.now() - deadline
+        if late > .milliseconds(60) {
+            // Far behind (the machine stalled): skip ahead, keeping the timestamp in step.
+            let missed = late.nanoseconds / Self.frame.nanoseconds
+            deadline = deadline + .nanoseconds(missed * Self.frame.nanoseconds)
+            header.timestamp &+= UInt32(160 * missed)
+        }
+        loop.scheduleTask(deadline: deadline) {
+            if self.session.tick(&self.header) { self.schedule(on: loop) }
+        }
     }
 }
