@@ -2,7 +2,7 @@ package import Logging
 import NIOConcurrencyHelpers
 package import NIOCore
 import NIOPosix
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Something that happens to an answered call, from the network.
 package enum CallSignal: Sendable, Equatable {
@@ -61,8 +61,7 @@ package final class SIPServer: Service, Sendable {
     package func statistics() async -> SIPStatistics { await core.agent.statistics }
 
     package func run() async throws {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: AddressedEnvelope<ByteBuffer>.self, bufferingPolicy: .bufferingNewest(4096))
+        let (stream, continuation) = AsyncStream.makeStream(of: Inbound.self, bufferingPolicy: .bufferingNewest(4096))
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
@@ -72,10 +71,12 @@ package final class SIPServer: Service, Sendable {
                 }
             }
             .bind(host: listen.host, port: listen.port).get()
-        boundPort.withLockedValue { $0 = channel.localAddress?.port }
-        logger.info(
-            "SIP listening", metadata: ["sip.listen": "\(listen.host):\(channel.localAddress?.port ?? listen.port)"])
-        let sender = Sender(channel: channel, logger: logger)
+        let port = channel.localAddress?.port ?? listen.port
+        boundPort.withLockedValue { $0 = port }
+        let connections = StreamConnections(group: group, logger: logger) { continuation.yield($0) }
+        let listener = try await connections.listen(host: listen.host, port: port)
+        logger.info("SIP listening", metadata: ["sip.listen": "\(listen.host):\(port)", "sip.transports": "udp tcp"])
+        let sender = Sender(channel: channel, connections: connections, logger: logger)
         let (runs, startCall) = AsyncStream.makeStream(of: CallRun.self)
         defer {
             continuation.finish()
@@ -115,10 +116,8 @@ package final class SIPServer: Service, Sendable {
                     continuation.finish()
                     startCall.finish()
                 }
-                for await envelope in stream {
-                    let source = SIPAddress(
-                        host: envelope.remoteAddress.ipAddress ?? "0.0.0.0", port: envelope.remoteAddress.port ?? 0)
-                    let effects = await core.receive(Array(envelope.data.readableBytesView), from: source)
+                for await inbound in stream {
+                    let effects = await core.receive(inbound.bytes, from: inbound.source)
                     await perform(effects, sender: sender, startCall: startCall)
                 }
                 tasks.cancelAll()
@@ -126,6 +125,8 @@ package final class SIPServer: Service, Sendable {
         } onGracefulShutdown: {
             // Handled by the draining task above.
         }
+        try? await listener.close()
+        connections.closeAll()
         try? await channel.close()
     }
 
@@ -242,28 +243,45 @@ package final class SIPServer: Service, Sendable {
         let body: @Sendable () async -> Void
     }
 
-    /// Writes SIP messages to the socket.
+    /// Writes SIP messages to the UDP socket or to a TCP connection.
     struct Sender: Sendable {
         let channel: any Channel
+        let connections: StreamConnections
         let logger: Logger
 
         func send(_ message: SIPMessage, to address: SIPAddress) {
+            let bytes = message.serialized()
+            guard address.transport == .udp else {
+                connections.send(bytes, to: address)
+                return
+            }
             guard let destination = try? SocketAddress(ipAddress: address.host, port: address.port) else {
                 logger.warning("cannot send SIP to \(address)")
                 return
             }
-            let buffer = channel.allocator.buffer(bytes: message.serialized())
+            let buffer = channel.allocator.buffer(bytes: bytes)
             channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
         }
     }
 }
 
-/// Forwards every datagram to a closure.
+/// Bytes of one SIP message (or of something that failed to be one) and where they came from.
+struct Inbound: Sendable {
+    let bytes: [UInt8]
+    let source: SIPAddress
+}
+
+/// Forwards every datagram.
 private final class DatagramForwarder: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let forward: @Sendable (AddressedEnvelope<ByteBuffer>) -> Void
+    let forward: @Sendable (Inbound) -> Void
 
-    init(_ forward: @escaping @Sendable (AddressedEnvelope<ByteBuffer>) -> Void) { self.forward = forward }
+    init(_ forward: @escaping @Sendable (Inbound) -> Void) { self.forward = forward }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { forward(Self.unwrapInboundIn(data)) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = Self.unwrapInboundIn(data)
+        let source = SIPAddress(
+            host: envelope.remoteAddress.ipAddress ?? "0.0.0.0", port: envelope.remoteAddress.port ?? 0)
+        forward(Inbound(bytes: Array(envelope.data.readableBytesView), source: source))
+    }
 }

@@ -34,7 +34,7 @@ final class Daemon {
         try callbot.write(toFile: folder + "/config/callbot.yaml", atomically: true, encoding: .utf8)
         try fm.copyItem(atPath: repositoryRoot + "/config/intents.yaml", toPath: folder + "/config/intents.yaml")
         try messages.write(toFile: folder + "/prompts/messages.fr.yaml", atomically: true, encoding: .utf8)
-        fm.createFile(atPath: folder + "/callbotd.log", contents: nil)
+        _ = fm.createFile(atPath: folder + "/callbotd.log", contents: nil)
         process.executableURL = URL(fileURLWithPath: binary("callbotd"))
         process.arguments = [
             "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
@@ -91,11 +91,13 @@ final class Daemon {
     }
 
     /// Runs a SIPp scenario against the daemon; returns SIPp's exit status and output.
-    func sipp(_ scenario: String, port: Int, mediaPort: Int, variables: [String: String] = [:], timeout: Int = 60)
-        throws
-        -> (status: Int32, output: String)
-    {
+    /// `transport` is SIPp's `-t` mode: `u1` (UDP) or `t1` (one TCP connection).
+    func sipp(
+        _ scenario: String, port: Int, mediaPort: Int, variables: [String: String] = [:], transport: String = "u1",
+        timeout: Int = 60
+    ) throws -> (status: Int32, output: String) {
         var arguments = [
+            "-t", transport,
             "-sf", repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i", "127.0.0.1", "-p", String(port), "-mi",
             "127.0.0.1", "-mp", String(mediaPort), "-m", "1", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
             "-trace_err", "-error_file", folder + "/sipp-errors.log",

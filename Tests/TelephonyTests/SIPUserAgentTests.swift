@@ -246,6 +246,34 @@ import Testing
             from: caller, now: 3)
         #expect(ua.activeCalls == 1)
     }
+
+    @Test func overTCPRepliesOnTheConnectionAndSendsByeWithoutRetransmission() throws {
+        var ua = agent(delay: 0)
+        // The caller's ephemeral port: its Via names another port, the answer goes to the connection anyway.
+        let connection = SIPAddress(host: "127.0.0.1", port: 40123, transport: .tcp)
+        let invite = ua.receive(
+            request("INVITE", body: offer, contentType: "application/sdp"), from: connection, now: 0)
+        let destinations = invite.compactMap { if case .send(_, let to) = $0 { return to } else { return nil } }
+        #expect(destinations == [connection, connection, connection], "100, 180, 200 on the connection")
+        let ok = try #require(sent(invite).last)
+        #expect(ok.headers["Contact"]?.contains(";transport=tcp") == true)
+        _ = ua.receive(request("ACK", branch: "z9hG4bK-ack", toTag: ok.headers.toTag), from: connection, now: 0.1)
+        let bye = ua.hangUp("call-1", now: 1)
+        guard case .send(let message, let to)? = bye.first else {
+            Issue.record("no BYE: \(bye)")
+            return
+        }
+        #expect(message.method == "BYE" && to == connection)
+        #expect(message.headers["Via"]?.hasPrefix("SIP/2.0/TCP ") == true)
+        #expect(sent(ua.tick(now: 1.6)).isEmpty, "no timer E over TCP")
+        // A framed message without Content-Length is a 400 on a stream.
+        let text =
+            "OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-x\r\n"
+            + "From: <sip:t@t>;tag=1\r\nTo: <sip:bot@t>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n"
+        let bare = Array(text.utf8)
+        #expect(statuses(ua.receive(bare, from: connection, now: 2)) == [400])
+        #expect(statuses(ua.receive(bare, from: caller, now: 2)) == [200], "UDP: the body is the rest of the datagram")
+    }
 }
 
 extension String {

@@ -80,7 +80,7 @@ package struct SIPUserAgent: Sendable {
         }
         let message: SIPMessage
         do {
-            message = try SIPParser().parse(datagram: bytes)
+            message = try Self.parse(bytes, transport: source.transport)
         } catch {
             // Answer 400 when the request can be answered at all; drop otherwise (RFC 3261 §16.3).
             if let partial = Self.salvage(bytes), partial.isRequest, partial.method != "ACK" {
@@ -93,6 +93,15 @@ package struct SIPUserAgent: Sendable {
             return []
         }
         return receive(message, from: source, now: now)
+    }
+
+    /// A stream transport hands over one framed message, which must carry Content-Length.
+    private static func parse(_ bytes: [UInt8], transport: SIPTransport) throws(SIPParseError) -> SIPMessage {
+        guard transport == .tcp else { return try SIPParser().parse(datagram: bytes) }
+        guard case .message(let message, _) = try SIPParser().parse(stream: bytes[...]) else {
+            throw SIPParseError(reason: "incomplete message")
+        }
+        return message
     }
 
     /// Handles a parsed message from `source`.
@@ -233,18 +242,22 @@ package struct SIPUserAgent: Sendable {
     private func provisional(_ call: Call, _ status: Int, _ reason: String) -> SIPMessage {
         var response = call.invite.response(
             status, reason, toTag: call.localTag, source: (call.source.host, call.source.port))
-        response.headers.add("Contact", contact)
+        response.headers.add("Contact", contact(call.source.transport))
         return response
     }
 
-    private var contact: String { "<sip:callbot@\(settings.publicAddress)>" }
+    private func contact(_ transport: SIPTransport) -> String {
+        transport == .udp
+            ? "<sip:callbot@\(settings.publicAddress)>"
+            : "<sip:callbot@\(settings.publicAddress);transport=\(transport)>"
+    }
 
     /// Sends the 200 OK with the SDP answer and starts media.
     private mutating func answer(_ callID: String, now: Double) -> [SIPEffect] {
         guard var call = calls[callID], call.state == .ringing else { return [] }
         var ok = call.invite.response(200, "OK", toTag: call.localTag, source: (call.source.host, call.source.port))
         for route in call.routeSet { ok.headers.add("Record-Route", route) }
-        ok.headers.add("Contact", contact)
+        ok.headers.add("Contact", contact(call.source.transport))
         ok.headers.add("Allow", Self.allowed)
         ok.headers.add("Supported", "replaces")
         ok.headers.add("Server", settings.userAgent)
@@ -295,7 +308,7 @@ package struct SIPUserAgent: Sendable {
         call.remoteCSeq = message.headers.cseq!.number
         if let target = message.headers["Contact"] { call.remoteTarget = SIPField.uri(in: target) }
         var ok = message.response(200, "OK", source: origin)
-        ok.headers.add("Contact", contact)
+        ok.headers.add("Contact", contact(call.source.transport))
         ok.headers.add("Content-Type", "application/sdp")
         ok.body = Array(
             updated.answer(
@@ -353,7 +366,7 @@ package struct SIPUserAgent: Sendable {
         var refer = request("REFER", in: &call)
         let embedded = headers.map { "\($0.0)=\(Self.escapeHeaderValue($0.1))" }.joined(separator: "&")
         refer.headers.add("Refer-To", "<\(target)\(embedded.isEmpty ? "" : "?" + embedded)>")
-        refer.headers.add("Referred-By", contact)
+        refer.headers.add("Referred-By", contact(call.source.transport))
         call.transferDeadline = now + settings.transferTimeout
         calls[callID] = call
         return send(refer, call: call, now: now)
@@ -376,31 +389,39 @@ package struct SIPUserAgent: Sendable {
     private mutating func request(_ method: String, in call: inout Call) -> SIPMessage {
         call.localCSeq += 1
         var headers = SIPHeaders()
-        headers.add("Via", "SIP/2.0/UDP \(settings.publicAddress);branch=z9hG4bK-\(nextCounter())-cb;rport")
+        let transport = destination(for: call).transport
+        headers.add(
+            "Via", "SIP/2.0/\(transport.viaToken) \(settings.publicAddress);branch=z9hG4bK-\(nextCounter())-cb;rport")
         headers.add("Max-Forwards", "70")
         headers.add("From", call.localURI.contains(";tag=") ? call.localURI : call.localURI + ";tag=\(call.localTag)")
         headers.add("To", call.remoteURI)
         headers.add("Call-ID", call.callID)
         headers.add("CSeq", "\(call.localCSeq) \(method)")
         for route in call.routeSet.reversed() { headers.add("Route", route) }
-        headers.add("Contact", contact)
+        headers.add("Contact", contact(transport))
         headers.add("User-Agent", settings.userAgent)
         return SIPMessage(startLine: .request(method: method, uri: call.remoteTarget), headers: headers)
     }
 
     private mutating func send(_ request: SIPMessage, call: Call, now: Double) -> [SIPEffect] {
         let destination = destination(for: call)
+        // Timer E retransmits over UDP only; timer F bounds the transaction on every transport.
         clientTransactions[request.headers.topBranch!] = ClientTransaction(
-            request: request, destination: destination, callID: call.callID, retransmitAt: now + SIPSettings.t1,
+            request: request, destination: destination, callID: call.callID,
+            retransmitAt: destination.transport == .udp ? now + SIPSettings.t1 : .infinity,
             interval: SIPSettings.t1, giveUpAt: now + 64 * SIPSettings.t1)
         return [.send(request, to: destination)]
     }
 
     /// Where in-dialog requests go: the first route, else the remote target, else where the call came from.
+    /// The transport is the URI's `transport` parameter, else the one the call came on. A caller that
+    /// reached us directly over TCP gets them on its own connection: softphones rarely accept new ones.
     private func destination(for call: Call) -> SIPAddress {
+        if call.routeSet.isEmpty, call.source.transport == .tcp { return call.source }
         let uri = call.routeSet.first.map(SIPField.uri) ?? call.remoteTarget
+        let transport = SIPField.parameter("transport", in: uri).flatMap { SIPTransport(rawValue: $0.lowercased()) }
         if let (host, port) = SIPField.hostPort(in: uri), host.first?.isNumber == true || host.contains(":") {
-            return SIPAddress(host: host, port: port ?? 5060)
+            return SIPAddress(host: host, port: port ?? 5060, transport: transport ?? call.source.transport)
         }
         return call.source
     }
@@ -505,13 +526,15 @@ package struct SIPUserAgent: Sendable {
     }
 
     /// Responses go to the source address when the top Via asks for rport or names another host.
+    /// Over a stream they go back on the connection the request came on (RFC 3261 §18.2.2).
     private func responseAddress(_ message: SIPMessage, source: SIPAddress) -> SIPAddress {
+        guard source.transport == .udp else { return source }
         guard let via = message.headers.values("Via").first else { return source }
         if SIPField.parameter("rport", in: via) != nil { return source }
         let sentBy = via.split(separator: " ").last.map { $0.split(separator: ";").first.map(String.init) ?? "" } ?? ""
         let parts = sentBy.split(separator: ":")
         if parts.count == 2, String(parts[0]) == source.host, let port = Int(parts[1]) {
-            return SIPAddress(host: source.host, port: port)
+            return SIPAddress(host: source.host, port: port, transport: source.transport)
         }
         return source
     }

@@ -1,11 +1,23 @@
+/// How SIP messages travel.
+package enum SIPTransport: String, Sendable, Hashable {
+    case udp
+    /// A stream: responses go back on the connection the request came on, nothing is retransmitted.
+    case tcp
+
+    /// The protocol token of a Via header.
+    var viaToken: String { rawValue.uppercased() }
+}
+
 /// A transport address.
 package struct SIPAddress: Sendable, Hashable, CustomStringConvertible {
     package var host: String
     package var port: Int
+    package var transport: SIPTransport
 
-    package init(host: String, port: Int) {
+    package init(host: String, port: Int, transport: SIPTransport = .udp) {
         self.host = host
         self.port = port
+        self.transport = transport
     }
 
     package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
