@@ -171,6 +171,14 @@ package final class SIPServer: Service, Sendable {
                             await self.perform(await core.hangUp(callID), sender: sender, startCall: startCall)
                             await media.stop()
                         }
+                        let heard = media.receiveStatistics
+                        self.logger.info(
+                            "call media",
+                            metadata: [
+                                "call.sip_id": "\(callID)", "rtp.sent": "\(media.packetCounts.sent)",
+                                "rtp.received": "\(heard.received)", "rtp.late": "\(heard.late)",
+                                "rtp.concealed_frames": "\(heard.concealedFrames)",
+                            ])
                         await core.forget(callID)
                         signals.close(callID)
                     })

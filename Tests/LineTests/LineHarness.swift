@@ -9,6 +9,10 @@ import Testing
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
+/// Every test of a real line, one at a time: each blocks a thread of the test runner while its
+/// peers run, and on two cores parallel line tests would starve the other suites.
+@Suite(.serialized) enum Line {}
+
 func binary(_ name: String) -> String { repositoryRoot + "/.build/debug/" + name }
 
 /// A `callbotd` on loopback with its own ports, config copy and database; stopped with SIGTERM.

@@ -1,72 +1,78 @@
 import Foundation
 import Testing
 
-/// `callbotd` on a real SIP line: SIPp as the caller, started here on 127.0.0.1.
-/// Serialized: each test runs its own daemon on its own ports.
-@Suite(.serialized) struct SIPCallTests {
-    @Test func answersSpeaksAndFollowsKeys() throws {
-        let daemon = try Daemon(sipPort: 25070, rtpPorts: "25100-25199")
-        let listener = try UDPSocket(port: 25300)
-        // The caller's SDP points at our listener: we count the bot's RTP until SIPp's first key
-        // (symmetric RTP then follows SIPp's own media port).
-        let counting = Thread.detachNewThreadWithResult { listener.receive(for: 2.5) }
-        let sipp = try daemon.sipp("call_dtmf.xml", port: 25061, mediaPort: 25400, variables: ["rtp_port": "25300"])
-        #expect(sipp.status == 0, "\(sipp.output)")
-        let packets = counting.value
-        #expect(packets.count >= 80, "the greeting streams at 50 packets/s: \(packets.count) in 2.5 s")
-        let payloads = packets.compactMap { $0.bytes.count == 172 ? Array($0.bytes[12...]) : nil }
-        #expect(payloads.count == packets.count, "172-byte PCMU packets of 20 ms")
-        #expect(
-            payloads.contains { frame in frame.contains { $0 != 0xFF && $0 != 0x7F } }, "the greeting is not silence")
-        if packets.count > 50 {
-            // Pacing: the 20 ms grid holds (loose bound: this is a test, the benchmark measures).
-            let gaps = zip(packets.dropFirst(), packets).map { $0.at - $1.at }.sorted()
-            #expect(gaps[gaps.count / 2] > 0.015 && gaps[gaps.count / 2] < 0.025, "median gap \(gaps[gaps.count / 2])")
+extension Line {
+    /// `callbotd` on a real SIP line: SIPp as the caller, started here on 127.0.0.1.
+    /// Serialized: each test runs its own daemon on its own ports.
+    @Suite struct SIPCallTests {
+        @Test func answersSpeaksAndFollowsKeys() throws {
+            let daemon = try Daemon(sipPort: 25070, rtpPorts: "25100-25199")
+            let listener = try UDPSocket(port: 25300)
+            // The caller's SDP points at our listener: we count the bot's RTP until SIPp's first key
+            // (symmetric RTP then follows SIPp's own media port).
+            let counting = Thread.detachNewThreadWithResult { listener.receive(for: 2.5) }
+            let sipp = try daemon.sipp("call_dtmf.xml", port: 25061, mediaPort: 25400, variables: ["rtp_port": "25300"])
+            #expect(sipp.status == 0, "\(sipp.output)")
+            let packets = counting.value
+            #expect(packets.count >= 80, "the greeting streams at 50 packets/s: \(packets.count) in 2.5 s")
+            let payloads = packets.compactMap { $0.bytes.count == 172 ? Array($0.bytes[12...]) : nil }
+            #expect(payloads.count == packets.count, "172-byte PCMU packets of 20 ms")
+            #expect(
+                payloads.contains { frame in frame.contains { $0 != 0xFF && $0 != 0x7F } },
+                "the greeting is not silence")
+            if packets.count > 50 {
+                // Pacing: the 20 ms grid holds (loose bound: this is a test, the benchmark measures).
+                let gaps = zip(packets.dropFirst(), packets).map { $0.at - $1.at }.sorted()
+                #expect(
+                    gaps[gaps.count / 2] > 0.015 && gaps[gaps.count / 2] < 0.025, "median gap \(gaps[gaps.count / 2])")
+            }
+            let call = try daemon.lastCall()
+            let events = try #require(call["events"] as? [[String: Any]])
+            #expect(events.contains { $0["type"] as? String == "digits" && $0["digits"] as? String == "1" })
+            #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "answer.horaires" })
+            #expect(call["outcome"] as? String == "self_service")
+            #expect((call["caller"] as? String)?.hasPrefix("h:") == true)
+            #expect(!daemon.log.contains("612345678"), "no phone number in the logs")
+            #expect(daemon.stop() == 0)
         }
-        let call = try daemon.lastCall()
-        let events = try #require(call["events"] as? [[String: Any]])
-        #expect(events.contains { $0["type"] as? String == "digits" && $0["digits"] as? String == "1" })
-        #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "answer.horaires" })
-        #expect(call["outcome"] as? String == "self_service")
-        #expect((call["caller"] as? String)?.hasPrefix("h:") == true)
-        #expect(!daemon.log.contains("612345678"), "no phone number in the logs")
-        #expect(daemon.stop() == 0)
-    }
 
-    @Test func cancelBeforeAnswer() throws {
-        let daemon = try Daemon(sipPort: 25071, rtpPorts: "25500-25599") { callbot, _ in
-            callbot = callbot.replacingOccurrences(of: "answer_delay_ms: 300", with: "answer_delay_ms: 1500")
+        @Test func cancelBeforeAnswer() throws {
+            let daemon = try Daemon(sipPort: 25071, rtpPorts: "25500-25599") { callbot, _ in
+                callbot = callbot.replacingOccurrences(of: "answer_delay_ms: 300", with: "answer_delay_ms: 1500")
+            }
+            let sipp = try daemon.sipp("cancel.xml", port: 25062, mediaPort: 25600)
+            #expect(sipp.status == 0, "\(sipp.output)")
+            #expect(daemon.log.contains("reason=cancelled"))
+            #expect(daemon.stop() == 0)
         }
-        let sipp = try daemon.sipp("cancel.xml", port: 25062, mediaPort: 25600)
-        #expect(sipp.status == 0, "\(sipp.output)")
-        #expect(daemon.log.contains("reason=cancelled"))
-        #expect(daemon.stop() == 0)
-    }
 
-    @Test func transferAcceptedEndsTheBotsPart() throws {
-        let daemon = try Daemon(sipPort: 25072, rtpPorts: "25700-25799")
-        let sipp = try daemon.sipp(
-            "transfer_accepted.xml", port: 25063, mediaPort: 25800, variables: ["rtp_port": "25801"])
-        #expect(sipp.status == 0, "\(sipp.output)")
-        let call = try daemon.lastCall()
-        #expect(call["outcome"] as? String == "transferred")
-        let events = try #require(call["events"] as? [[String: Any]])
-        #expect(events.contains { $0["type"] as? String == "transfer.result" && $0["result"] as? String == "answered" })
-        let handoff = try #require(call["handoff"] as? [String: Any])
-        #expect(handoff["call_id"] as? String == call["id"] as? String)
-        #expect(daemon.stop() == 0)
-    }
+        @Test func transferAcceptedEndsTheBotsPart() throws {
+            let daemon = try Daemon(sipPort: 25072, rtpPorts: "25700-25799")
+            let sipp = try daemon.sipp(
+                "transfer_accepted.xml", port: 25063, mediaPort: 25800, variables: ["rtp_port": "25801"])
+            #expect(sipp.status == 0, "\(sipp.output)")
+            let call = try daemon.lastCall()
+            #expect(call["outcome"] as? String == "transferred")
+            let events = try #require(call["events"] as? [[String: Any]])
+            #expect(
+                events.contains { $0["type"] as? String == "transfer.result" && $0["result"] as? String == "answered" })
+            let handoff = try #require(call["handoff"] as? [String: Any])
+            #expect(handoff["call_id"] as? String == call["id"] as? String)
+            #expect(daemon.stop() == 0)
+        }
 
-    @Test func transferRefusedBringsTheCallerBack() throws {
-        let daemon = try Daemon(sipPort: 25073, rtpPorts: "25900-25999")
-        let sipp = try daemon.sipp(
-            "transfer_refused.xml", port: 25064, mediaPort: 26000, variables: ["rtp_port": "26001"])
-        #expect(sipp.status == 0, "\(sipp.output)")
-        let call = try daemon.lastCall()
-        let events = try #require(call["events"] as? [[String: Any]])
-        #expect(events.contains { $0["type"] as? String == "transfer.result" && $0["result"] as? String == "busy" })
-        #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "handoff.alternatives" })
-        #expect(daemon.stop() == 0)
+        @Test func transferRefusedBringsTheCallerBack() throws {
+            let daemon = try Daemon(sipPort: 25073, rtpPorts: "25900-25999")
+            let sipp = try daemon.sipp(
+                "transfer_refused.xml", port: 25064, mediaPort: 26000, variables: ["rtp_port": "26001"])
+            #expect(sipp.status == 0, "\(sipp.output)")
+            let call = try daemon.lastCall()
+            let events = try #require(call["events"] as? [[String: Any]])
+            #expect(events.contains { $0["type"] as? String == "transfer.result" && $0["result"] as? String == "busy" })
+            #expect(
+                events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "handoff.alternatives" })
+            #expect(daemon.stop() == 0)
+        }
     }
 }
 
@@ -99,147 +105,152 @@ final class ThreadResult<T: Sendable>: @unchecked Sendable {
     }
 }
 
-/// The rest of the line: the survey, malformed messages, a softphone.
-@Suite(.serialized) struct LineBehaviourTests {
-    @Test func surveyThenTheBotHangsUp() throws {
-        let daemon = try Daemon(sipPort: 25074, rtpPorts: "26100-26199") { callbot, messages in
-            // One-word prompts and short timeouts make the timing of the keys certain.
-            callbot = callbot.replacingOccurrences(
-                of: "no_input_timeout_seconds: 6", with: "no_input_timeout_seconds: 5")
-            messages = messages.replacingOccurrences(
-                of: #"(?m)^(\s*[\w.]+): ".*"$"#, with: "$1: \"Bip.\"", options: .regularExpression)
-        }
-        let sipp = try daemon.sipp("survey.xml", port: 25065, mediaPort: 26200, variables: ["rtp_port": "26201"])
-        #expect(sipp.status == 0, "\(sipp.output)\n\(daemon.log)")
-        let call = try daemon.lastCall()
-        #expect(call["survey_score"] as? Int == 5, "\(call)")
-        #expect(call["outcome"] as? String == "self_service")
-        #expect(daemon.stop() == 0)
-    }
-
-    @Test func malformedMessagesGetAnAnswerOrAreDroppedAndCallsGoOn() throws {
-        let daemon = try Daemon(sipPort: 25075, rtpPorts: "26300-26399")
-        let socket = try UDPSocket(port: 25066)
-        func exchange(_ text: String) -> String? {
-            socket.send(Array(text.utf8), to: 25075)
-            return socket.receive(for: 0.4).first.map { String(decoding: $0.bytes, as: UTF8.self) }
-        }
-        func request(_ method: String, branch: String, extra: String = "", body: String = "") -> String {
-            "\(method) sip:bot@127.0.0.1:25075 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:25066;branch=z9hG4bK-\(branch)\r\n"
-                + "From: <sip:t@127.0.0.1>;tag=t\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: \(branch)@t\r\nCSeq: 1 \(method)\r\n"
-                + extra + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
-        }
-        #expect(exchange(request("OPTIONS", branch: "ok1"))?.hasPrefix("SIP/2.0 200") == true)
-        let corpus: [(String, String?)] = [
-            (
-                request("OPTIONS", branch: "cl").replacingOccurrences(
-                    of: "Content-Length: 0", with: "Content-Length: 900"), "SIP/2.0 400"
-            ),
-            (
-                request("OPTIONS", branch: "ver").replacingOccurrences(of: "SIP/2.0\r\nVia", with: "SIP/7.0\r\nVia"),
-                "SIP/2.0 400"
-            ),
-            (request("OPTIONS", branch: "hdr", extra: "Bad Header Name: x\r\n"), "SIP/2.0 400"),
-            (
-                request("OPTIONS", branch: "many", extra: String(repeating: "X-Filler: 1\r\n", count: 300)),
-                "SIP/2.0 400"
-            ),
-            (request("OPTIONS", branch: "nul", extra: "Subject: a\u{0}b\r\n"), "SIP/2.0 200"),
-            (request("OPTIONS", branch: "fold", extra: "Subject: folded\r\n  over two lines\r\n"), "SIP/2.0 200"),
-            (request("OPTIONS", branch: "compact").replacingOccurrences(of: "Call-ID:", with: "i:"), "SIP/2.0 200"),
-            (
-                request(
-                    "INVITE", branch: "sdp", extra: "Content-Type: application/sdp\r\n", body: "v=0\r\nnot sdp\r\n"),
-                "SIP/2.0 488"
-            ),
-            (request("FOO", branch: "foo"), "SIP/2.0 501"),
-            (request("OPTIONS", branch: "nocseq").replacingOccurrences(of: "CSeq: 1 OPTIONS\r\n", with: ""), nil),
-            ("\u{0}\u{1}\u{2} binary garbage", nil),
-            (
-                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-stray\r\nCSeq: 9 BYE\r\nCall-ID: stray\r\n\r\n",
-                nil
-            ),
-            ("", nil),
-        ]
-        for (message, expected) in corpus {
-            let answer = exchange(message)
-            if let expected {
-                #expect(answer?.hasPrefix(expected) == true, "\(message.prefix(60)) → \(answer ?? "nothing")")
-            } else {
-                #expect(answer == nil, "\(message.prefix(60)) should be dropped, got \(answer ?? "")")
+extension Line {
+    /// The rest of the line: the survey, malformed messages, a softphone.
+    @Suite struct LineBehaviourTests {
+        @Test func surveyThenTheBotHangsUp() throws {
+            let daemon = try Daemon(sipPort: 25074, rtpPorts: "26100-26199") { callbot, messages in
+                // One-word prompts and short timeouts make the timing of the keys certain.
+                callbot = callbot.replacingOccurrences(
+                    of: "no_input_timeout_seconds: 6", with: "no_input_timeout_seconds: 5")
+                messages = messages.replacingOccurrences(
+                    of: #"(?m)^(\s*[\w.]+): ".*"$"#, with: "$1: \"Bip.\"", options: .regularExpression)
             }
+            let sipp = try daemon.sipp("survey.xml", port: 25065, mediaPort: 26200, variables: ["rtp_port": "26201"])
+            #expect(sipp.status == 0, "\(sipp.output)\n\(daemon.log)")
+            let call = try daemon.lastCall()
+            #expect(call["survey_score"] as? Int == 5, "\(call)")
+            #expect(call["outcome"] as? String == "self_service")
+            #expect(daemon.stop() == 0)
         }
-        // Still answering, and calls still work.
-        #expect(exchange(request("OPTIONS", branch: "ok2"))?.hasPrefix("SIP/2.0 200") == true)
-        let sipp = try daemon.sipp("cancel.xml", port: 25067, mediaPort: 26400)
-        #expect(sipp.status == 0, "\(sipp.output)")
-        #expect(daemon.stop() == 0)
-    }
 
-    @Test func refusesCallsFromUntrustedPeers() throws {
-        let daemon = try Daemon(sipPort: 25076, rtpPorts: "26500-26599") { callbot, _ in
-            callbot = callbot.replacingOccurrences(
-                of: "trusted_peers: [\"127.0.0.0/8\", \"::1\"]", with: "trusted_peers: [\"192.0.2.10\"]")
+        @Test func malformedMessagesGetAnAnswerOrAreDroppedAndCallsGoOn() throws {
+            let daemon = try Daemon(sipPort: 25075, rtpPorts: "26300-26399")
+            let socket = try UDPSocket(port: 25066)
+            func exchange(_ text: String) -> String? {
+                socket.send(Array(text.utf8), to: 25075)
+                return socket.receive(for: 0.4).first.map { String(decoding: $0.bytes, as: UTF8.self) }
+            }
+            func request(_ method: String, branch: String, extra: String = "", body: String = "") -> String {
+                "\(method) sip:bot@127.0.0.1:25075 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:25066;branch=z9hG4bK-\(branch)\r\n"
+                    + "From: <sip:t@127.0.0.1>;tag=t\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: \(branch)@t\r\nCSeq: 1 \(method)\r\n"
+                    + extra + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+            }
+            #expect(exchange(request("OPTIONS", branch: "ok1"))?.hasPrefix("SIP/2.0 200") == true)
+            let corpus: [(String, String?)] = [
+                (
+                    request("OPTIONS", branch: "cl").replacingOccurrences(
+                        of: "Content-Length: 0", with: "Content-Length: 900"), "SIP/2.0 400"
+                ),
+                (
+                    request("OPTIONS", branch: "ver").replacingOccurrences(
+                        of: "SIP/2.0\r\nVia", with: "SIP/7.0\r\nVia"),
+                    "SIP/2.0 400"
+                ),
+                (request("OPTIONS", branch: "hdr", extra: "Bad Header Name: x\r\n"), "SIP/2.0 400"),
+                (
+                    request("OPTIONS", branch: "many", extra: String(repeating: "X-Filler: 1\r\n", count: 300)),
+                    "SIP/2.0 400"
+                ),
+                (request("OPTIONS", branch: "nul", extra: "Subject: a\u{0}b\r\n"), "SIP/2.0 200"),
+                (request("OPTIONS", branch: "fold", extra: "Subject: folded\r\n  over two lines\r\n"), "SIP/2.0 200"),
+                (request("OPTIONS", branch: "compact").replacingOccurrences(of: "Call-ID:", with: "i:"), "SIP/2.0 200"),
+                (
+                    request(
+                        "INVITE", branch: "sdp", extra: "Content-Type: application/sdp\r\n", body: "v=0\r\nnot sdp\r\n"),
+                    "SIP/2.0 488"
+                ),
+                (request("FOO", branch: "foo"), "SIP/2.0 501"),
+                (request("OPTIONS", branch: "nocseq").replacingOccurrences(of: "CSeq: 1 OPTIONS\r\n", with: ""), nil),
+                ("\u{0}\u{1}\u{2} binary garbage", nil),
+                (
+                    "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-stray\r\nCSeq: 9 BYE\r\nCall-ID: stray\r\n\r\n",
+                    nil
+                ),
+                ("", nil),
+            ]
+            for (message, expected) in corpus {
+                let answer = exchange(message)
+                if let expected {
+                    #expect(answer?.hasPrefix(expected) == true, "\(message.prefix(60)) → \(answer ?? "nothing")")
+                } else {
+                    #expect(answer == nil, "\(message.prefix(60)) should be dropped, got \(answer ?? "")")
+                }
+            }
+            // Still answering, and calls still work.
+            #expect(exchange(request("OPTIONS", branch: "ok2"))?.hasPrefix("SIP/2.0 200") == true)
+            let sipp = try daemon.sipp("cancel.xml", port: 25067, mediaPort: 26400)
+            #expect(sipp.status == 0, "\(sipp.output)")
+            #expect(daemon.stop() == 0)
         }
-        let socket = try UDPSocket(port: 25068)
-        socket.send(
-            Array(
-                ("OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:25068;branch=z9hG4bK-u\r\nFrom: <sip:a@b>;tag=1\r\n"
-                    + "To: <sip:bot@127.0.0.1>\r\nCall-ID: u\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").utf8),
-            to: 25076)
-        #expect(socket.receive(for: 0.5).isEmpty, "dropped without an answer")
-        #expect(daemon.stop() == 0)
+
+        @Test func refusesCallsFromUntrustedPeers() throws {
+            let daemon = try Daemon(sipPort: 25076, rtpPorts: "26500-26599") { callbot, _ in
+                callbot = callbot.replacingOccurrences(
+                    of: "trusted_peers: [\"127.0.0.0/8\", \"::1\"]", with: "trusted_peers: [\"192.0.2.10\"]")
+            }
+            let socket = try UDPSocket(port: 25068)
+            socket.send(
+                Array(
+                    ("OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:25068;branch=z9hG4bK-u\r\nFrom: <sip:a@b>;tag=1\r\n"
+                        + "To: <sip:bot@127.0.0.1>\r\nCall-ID: u\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").utf8),
+                to: 25076)
+            #expect(socket.receive(for: 0.5).isEmpty, "dropped without an answer")
+            #expect(daemon.stop() == 0)
+        }
     }
 }
 
-/// baresip as a softphone: it dials the bot with a WAV as microphone and records what it hears.
-@Suite(.serialized) struct SoftphoneTests {
-    @Test func aSoftphoneHearsTheGreeting() throws {
-        let daemon = try Daemon(sipPort: 25077, rtpPorts: "26700-26799")
-        let folder = daemon.folder + "/baresip"
-        try FileManager.default.createDirectory(atPath: folder + "/recordings", withIntermediateDirectories: true)
-        try writeWAV(samples: [Int16](repeating: 0, count: 8000 * 40), rate: 8000, to: folder + "/microphone.wav")
-        try """
-        poll_method epoll
-        sip_listen 127.0.0.1:25080
-        net_interface 127.0.0.1
-        audio_source aufile,\(folder)/microphone.wav
-        audio_alert none
-        ausrc_srate 8000
-        ausrc_channels 1
-        rtp_ports 26900-26919
-        module_path /usr/lib/baresip/modules
-        module stdio.so
-        module g711.so
-        module aufile.so
-        module sndfile.so
-        module_app account.so
-        module_app menu.so
-        snd_path \(folder)/recordings
+extension Line {
+    /// baresip as a softphone: it dials the bot with a WAV as microphone and records what it hears.
+    @Suite struct SoftphoneTests {
+        @Test func aSoftphoneHearsTheGreeting() throws {
+            let daemon = try Daemon(sipPort: 25077, rtpPorts: "26700-26799")
+            let folder = daemon.folder + "/baresip"
+            try FileManager.default.createDirectory(atPath: folder + "/recordings", withIntermediateDirectories: true)
+            try writeWAV(samples: [Int16](repeating: 0, count: 8000 * 40), rate: 8000, to: folder + "/microphone.wav")
+            try """
+            poll_method epoll
+            sip_listen 127.0.0.1:25080
+            net_interface 127.0.0.1
+            audio_source aufile,\(folder)/microphone.wav
+            audio_alert none
+            ausrc_srate 8000
+            ausrc_channels 1
+            rtp_ports 26900-26919
+            module_path /usr/lib/baresip/modules
+            module stdio.so
+            module g711.so
+            module aufile.so
+            module sndfile.so
+            module_app account.so
+            module_app menu.so
+            snd_path \(folder)/recordings
 
-        """.write(toFile: folder + "/config", atomically: true, encoding: .utf8)
-        try "<sip:caller@127.0.0.1:25080>;regint=0;audio_codecs=PCMU/8000,PCMA/8000;answermode=manual\n"
-            .write(toFile: folder + "/accounts", atomically: true, encoding: .utf8)
-        let run = try runProcess(
-            "/usr/bin/baresip", ["-f", folder, "-e", "/dial sip:bot@127.0.0.1:25077", "-t", "9"], in: folder)
-        let recordings = try FileManager.default.contentsOfDirectory(atPath: folder + "/recordings").filter {
-            $0.hasSuffix("-dec.wav")
+            """.write(toFile: folder + "/config", atomically: true, encoding: .utf8)
+            try "<sip:caller@127.0.0.1:25080>;regint=0;audio_codecs=PCMU/8000,PCMA/8000;answermode=manual\n"
+                .write(toFile: folder + "/accounts", atomically: true, encoding: .utf8)
+            let run = try runProcess(
+                "/usr/bin/baresip", ["-f", folder, "-e", "/dial sip:bot@127.0.0.1:25077", "-t", "9"], in: folder)
+            let recordings = try FileManager.default.contentsOfDirectory(atPath: folder + "/recordings").filter {
+                $0.hasSuffix("-dec.wav")
+            }
+            let recording = try #require(
+                recordings.first, "baresip recorded nothing: \(run.stdout.suffix(2000)) \(run.stderr.suffix(1000))")
+            let heard = try readWAV(folder + "/recordings/" + recording)
+            let seconds = Double(heard.samples.count) / Double(heard.rate)
+            #expect(seconds > 5, "heard \(seconds) s")
+            // The greeting is speech: loud frames, and not a constant tone.
+            let frames = stride(from: 0, to: heard.samples.count - 160, by: 160).map { start in
+                heard.samples[start..<(start + 160)].reduce(0.0) { $0 + Double($1) * Double($1) } / 160
+            }
+            let loud = frames.filter { $0 > 1_000_000 }.count  // about -30 dBFS
+            #expect(Double(loud) / Double(max(frames.count, 1)) > 0.3, "\(loud) loud frames of \(frames.count)")
+            #expect(frames.filter { $0 < 10_000 }.count > 5, "speech has pauses")
+            let call = try daemon.lastCall()
+            #expect((call["events"] as? [[String: Any]])?.first?["key"] as? String == "greeting")
+            #expect(daemon.stop() == 0)
         }
-        let recording = try #require(
-            recordings.first, "baresip recorded nothing: \(run.stdout.suffix(2000)) \(run.stderr.suffix(1000))")
-        let heard = try readWAV(folder + "/recordings/" + recording)
-        let seconds = Double(heard.samples.count) / Double(heard.rate)
-        #expect(seconds > 5, "heard \(seconds) s")
-        // The greeting is speech: loud frames, and not a constant tone.
-        let frames = stride(from: 0, to: heard.samples.count - 160, by: 160).map { start in
-            heard.samples[start..<(start + 160)].reduce(0.0) { $0 + Double($1) * Double($1) } / 160
-        }
-        let loud = frames.filter { $0 > 1_000_000 }.count  // about -30 dBFS
-        #expect(Double(loud) / Double(max(frames.count, 1)) > 0.3, "\(loud) loud frames of \(frames.count)")
-        #expect(frames.filter { $0 < 10_000 }.count > 5, "speech has pauses")
-        let call = try daemon.lastCall()
-        #expect((call["events"] as? [[String: Any]])?.first?["key"] as? String == "greeting")
-        #expect(daemon.stop() == 0)
     }
 }
 

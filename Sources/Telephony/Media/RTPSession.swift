@@ -12,9 +12,14 @@ package enum PlaybackEnd: Sendable, Equatable {
 
 /// The RTP stream of one call: sends 20 ms G.711 frames paced by a monotonic clock (silence
 /// between prompts), receives the caller's packets, reports RFC 4733 key presses, and follows
-/// the caller's source address (symmetric RTP).
+/// the caller's source address (symmetric RTP). The caller's audio goes through a jitter buffer
+/// and comes out on the sender's 20 ms ticks, in `callerAudio`.
 package final class RTPSession: Sendable {
     package let localPort: Int
+    /// The caller's audio, one 20 ms frame (8 kHz) per tick while they send; the newest 5 s are kept
+    /// when nobody reads.
+    package let callerAudio: AsyncStream<JitterBuffer.Frame>
+    private let audioSink: AsyncStream<JitterBuffer.Frame>.Continuation
     private let channel: any Channel
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
@@ -30,6 +35,7 @@ package final class RTPSession: Sendable {
         var startOfTalkspurt = false
         var stopped = false
         var detector = TelephoneEventDetector()
+        var jitter = JitterBuffer()
         var packetsSent = 0
         var packetsReceived = 0
         var senderStopped: CheckedContinuation<Void, Never>?
@@ -50,7 +56,8 @@ package final class RTPSession: Sendable {
                 }
             }
             .bind(host: host, port: localPort).get()
-        let session = RTPSession(localPort: localPort, channel: channel, agreement: agreement, logger: logger)
+        let session = RTPSession(
+            localPort: channel.localAddress?.port ?? localPort, channel: channel, agreement: agreement, logger: logger)
         box.withLockedValue { $0 = session }
         return session
     }
@@ -59,6 +66,7 @@ package final class RTPSession: Sendable {
         self.localPort = localPort
         self.channel = channel
         self.logger = logger
+        (callerAudio, audioSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(250))
         var state = State(agreement: agreement)
         state.remote = try? SocketAddress.makeAddressResolvingHost(agreement.remoteAddress, port: agreement.remotePort)
         self.state = NIOLockedValueBox(state)
@@ -68,6 +76,9 @@ package final class RTPSession: Sendable {
     package var packetCounts: (sent: Int, received: Int) {
         state.withLockedValue { ($0.packetsSent, $0.packetsReceived) }
     }
+
+    /// What the jitter buffer saw of the caller's audio.
+    package var receiveStatistics: JitterBuffer.Statistics { state.withLockedValue { $0.jitter.statistics } }
 
     /// Applies a new agreement (re-INVITE); the latched address stays unless the port changed.
     package func update(_ agreement: MediaAgreement) {
@@ -147,7 +158,8 @@ package final class RTPSession: Sendable {
 
     /// One tick: the packet of this 20 ms, sent from the event loop; false once stopped.
     fileprivate func tick(_ header: inout (sequence: UInt16, timestamp: UInt32, ssrc: UInt32)) -> Bool {
-        guard let (payload, marker, destination, finished, type) = nextPacket() else { return false }
+        guard let (payload, marker, destination, finished, type, heard) = nextPacket() else { return false }
+        if let heard { audioSink.yield(heard) }
         if let destination {
             let packet = RTPPacket(
                 marker: marker, payloadType: type, sequenceNumber: header.sequence, timestamp: header.timestamp,
@@ -161,10 +173,14 @@ package final class RTPSession: Sendable {
         return true
     }
 
-    /// The next payload (a prompt frame or silence) and where to send it; nil once stopped.
-    private func nextPacket() -> ([UInt8], Bool, SocketAddress?, CheckedContinuation<PlaybackEnd, Never>?, UInt8)? {
+    /// The next payload (a prompt frame or silence) and where to send it, with the caller's frame
+    /// due now; nil once stopped.
+    private func nextPacket() -> (
+        [UInt8], Bool, SocketAddress?, CheckedContinuation<PlaybackEnd, Never>?, UInt8, JitterBuffer.Frame?
+    )? {
         state.withLockedValue { state in
             if state.stopped { return nil }
+            let heard = state.jitter.pop()
             let agreement = state.agreement
             state.packetsSent +=
                 state.remote == nil || agreement.direction == .recvonly || agreement.direction == .inactive ? 0 : 1
@@ -174,12 +190,12 @@ package final class RTPSession: Sendable {
             guard !state.queue.isEmpty else {
                 return (
                     [UInt8](repeating: agreement.law.silence, count: 160), false, destination, nil,
-                    agreement.payloadType
+                    agreement.payloadType, heard
                 )
             }
             let (payload, ends) = state.queue.removeFirst()
             let finished = ends.flatMap { state.waiters.removeValue(forKey: $0) }
-            return (payload, marker, destination, finished, agreement.payloadType)
+            return (payload, marker, destination, finished, agreement.payloadType, heard)
         }
     }
 
@@ -197,6 +213,12 @@ package final class RTPSession: Sendable {
                 // replayed captures may come from port 0).
                 state.remote = envelope.remoteAddress
                 state.latched = true
+            }
+            if packet.payloadType == state.agreement.payloadType {
+                state.jitter.insert(
+                    timestamp: packet.timestamp, samples: G711.decode(packet.payload, state.agreement.law),
+                    arrival: Double(NIODeadline.now().uptimeNanoseconds) / 1e9)
+                return nil
             }
             guard let type = state.agreement.telephoneEventType, packet.payloadType == type else { return nil }
             return state.detector.key(in: packet.payload, ssrc: packet.ssrc, timestamp: packet.timestamp)
@@ -217,6 +239,7 @@ package final class RTPSession: Sendable {
         }
         for waiter in waiters { waiter.resume(returning: .interrupted) }
         sender?.resume()
+        audioSink.finish()
         try? await channel.close()
     }
 }
