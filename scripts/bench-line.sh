@@ -71,7 +71,10 @@ for target in $targets; do
 echo "== $target"
 start_$target
 pid=$(cat "$work/pid")
-for _ in $(seq 1 100); do ready && break; sleep 0.2; done
+for _ in $(seq 1 100); do
+  if [ "$target" = baresip ]; then grep -q "baresip is ready" "$work/target.log" && break; else ready && break; fi
+  sleep 0.2
+done
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 ticks=$(getconf CLK_TCK)
 printf '%-8s %-10s %-8s %-10s %-14s %-10s %-10s %-10s %-8s\n' calls answered failed cps "cpu (%core)" "ms/call·s" "jit p50" "jit p99" "jit max"

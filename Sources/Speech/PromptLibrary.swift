@@ -1,4 +1,4 @@
-package import Audio
+import Audio
 import Dispatch
 import Foundation
 
