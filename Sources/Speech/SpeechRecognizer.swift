@@ -81,8 +81,12 @@ package struct OpenAITranscriber: SpeechRecognizer {
     static func transcript(from data: Data) throws(RecognitionError) -> Transcript {
         struct Body: Decodable {
             struct Segment: Decodable {
-                var avg_logprob: Double?
-                var no_speech_prob: Double?
+                var averageLogProbability: Double?
+                var noSpeechProbability: Double?
+                enum CodingKeys: String, CodingKey {
+                    case averageLogProbability = "avg_logprob"
+                    case noSpeechProbability = "no_speech_prob"
+                }
             }
             var text: String
             var segments: [Segment]?
@@ -96,7 +100,7 @@ package struct OpenAITranscriber: SpeechRecognizer {
         let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { return Transcript(text: "", confidence: 0) }
         let scores = (body.segments ?? []).compactMap { segment in
-            segment.avg_logprob.map { exp($0) * (1 - (segment.no_speech_prob ?? 0)) }
+            segment.averageLogProbability.map { exp($0) * (1 - (segment.noSpeechProbability ?? 0)) }
         }
         let confidence = scores.isEmpty ? 1 : scores.reduce(0, +) / Double(scores.count)
         return Transcript(text: text, confidence: min(1, max(0, confidence)))
