@@ -1,0 +1,71 @@
+import Audio
+import Foundation
+import Testing
+
+@testable import Speech
+
+/// The bundled engine (`speech/server.py`, installed by scripts/setup.sh) on loopback, reached by
+/// the OpenAI-compatible client, on human French telephone speech cut by the VAD.
+@Suite(.serialized) struct LocalEngineTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// Starts the engine on `port` and waits until it answers (the model loads in a few seconds).
+    static func startEngine(port: Int) async throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: root + "/.venv/bin/python")
+        process.arguments = [
+            root + "/speech/server.py", "--model-dir", root + "/var/models/whisper-base", "--port", String(port),
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline {
+            if let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/health")!),
+                String(decoding: data, as: UTF8.self).contains("ok")
+            {
+                return process
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        process.terminate()
+        throw RecognitionError(reason: "the bundled speech engine did not start (run scripts/setup.sh)")
+    }
+
+    /// The utterance the VAD cuts from a recording placed in a second of line silence.
+    static func utterance(_ name: String) throws -> [Int16] {
+        let speech = try SoundFile.read("/usr/share/asterisk/sounds/fr_CA_f_June/\(name).wav").resampled(to: 8000)
+        let line = [Int16](repeating: 0, count: 8000) + speech.samples + [Int16](repeating: 0, count: 8000)
+        var detector = VoiceActivityDetector()
+        for start in stride(from: 0, to: line.count - 159, by: 160) {
+            if case .utterance(let audio)? = detector.process(Array(line[start..<start + 160])) { return audio }
+        }
+        throw RecognitionError(reason: "no utterance in \(name)")
+    }
+
+    @Test func transcribesHumanFrenchSpeechCutByTheVAD() async throws {
+        let engine = try await Self.startEngine(port: 28765)
+        defer { engine.terminate() }
+        let client = OpenAITranscriber(
+            baseURL: URL(string: "http://127.0.0.1:28765/v1")!, model: "whisper-base", apiKey: nil,
+            timeout: .seconds(20))
+        let expected = ["goodbye": "revoir", "queue-thankyou": "patience", "please-try-call-later": "plus tard"]
+        for (name, words) in expected.sorted(by: { $0.key < $1.key }) {
+            let heard = try await client.transcribe(try Self.utterance(name), sampleRate: 8000, hints: ["rendez-vous"])
+            #expect(heard.text.lowercased().contains(words), "\(name): \(heard)")
+            #expect(heard.confidence > 0.3, "\(name): \(heard)")
+        }
+    }
+
+    @Test func anEngineThatIsDownIsAnErrorNotAHang() async throws {
+        let client = OpenAITranscriber(
+            baseURL: URL(string: "http://127.0.0.1:9/v1")!, model: "whisper-base", apiKey: nil, timeout: .seconds(2))
+        let started = ContinuousClock.now
+        await #expect(throws: RecognitionError.self) {
+            try await client.transcribe([Int16](repeating: 0, count: 8000), sampleRate: 8000, hints: [])
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Callbot's bundled speech engine: an OpenAI-compatible transcription endpoint on loopback.
+
+POST /v1/audio/transcriptions (multipart: file, model, language, prompt, temperature,
+response_format json|text|verbose_json), GET /health, GET /v1/models. Whisper runs through
+faster-whisper (CTranslate2, int8 on CPU) with temperature 0 and a bounded output, so a hard
+utterance costs one decoding pass, never the fallback loop. Requests are decoded one at a time.
+"""
+import argparse
+import email.parser
+import email.policy
+import io
+import json
+import logging
+import sys
+import threading
+import time
+import wave
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+LOG = logging.getLogger("callbot-speech")
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+def read_audio(data: bytes) -> np.ndarray:
+    """Mono float32 at 16 kHz from a WAV file (16-bit PCM at any rate), else through PyAV."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            if w.getsampwidth() != 2:
+                raise wave.Error("not 16-bit")
+            rate, channels = w.getframerate(), w.getnchannels()
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768
+    except (wave.Error, EOFError):
+        from faster_whisper.audio import decode_audio
+        return decode_audio(io.BytesIO(data), sampling_rate=16000)
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1)
+    if rate != 16000 and len(samples) > 1:
+        duration = len(samples) / rate
+        target = np.arange(int(duration * 16000)) / 16000
+        samples = np.interp(target, np.arange(len(samples)) / rate, samples).astype(np.float32)
+    return samples
+
+
+def multipart(content_type: str, body: bytes) -> dict:
+    """Fields of a multipart/form-data body: name -> bytes."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise ValueError("expected multipart/form-data")
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[name] = part.get_payload(decode=True) or b""
+    return fields
+
+
+class Engine:
+    def __init__(self, model_dir: str, threads: int, beam: int, max_tokens: int):
+        self.model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=threads, num_workers=1)
+        self.beam = beam
+        self.max_tokens = max_tokens
+        self.lock = threading.Lock()
+        self.name = "whisper-base"
+
+    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None) -> dict:
+        with self.lock:
+            started = time.monotonic()
+            segments, info = self.model.transcribe(
+                audio, language=language or None, beam_size=self.beam, temperature=0.0,
+                initial_prompt=prompt or None, condition_on_previous_text=False, without_timestamps=True,
+                max_new_tokens=self.max_tokens, vad_filter=False)
+            segments = list(segments)
+            elapsed = time.monotonic() - started
+        text = "".join(s.text for s in segments).strip()
+        return {
+            "text": text, "language": info.language, "duration": round(len(audio) / 16000, 3),
+            "processing_seconds": round(elapsed, 3),
+            "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob,
+                          "no_speech_prob": s.no_speech_prob} for i, s in enumerate(segments)],
+        }
+
+
+def handler_for(engine: Engine):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):  # requests are logged below, without content
+            pass
+
+        def reply(self, status: int, payload, content_type="application/json"):
+            body = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def error(self, status: int, message: str):
+            self.reply(status, {"error": {"message": message, "type": "invalid_request_error"}})
+
+        def do_GET(self):
+            if self.path == "/health":
+                self.reply(200, {"status": "ok", "model": engine.name})
+            elif self.path == "/v1/models":
+                self.reply(200, {"object": "list", "data": [{"id": engine.name, "object": "model"}]})
+            else:
+                self.error(404, "not found")
+
+        def do_POST(self):
+            if self.path != "/v1/audio/transcriptions":
+                return self.error(404, "not found")
+            length = int(self.headers.get("Content-Length") or 0)
+            if length <= 0 or length > MAX_UPLOAD:
+                return self.error(413 if length > MAX_UPLOAD else 400, "a multipart body up to 10 MB is required")
+            body = self.rfile.read(length)
+            try:
+                fields = multipart(self.headers.get("Content-Type", ""), body)
+                audio = read_audio(fields["file"])
+            except KeyError:
+                return self.error(400, "the 'file' field is missing")
+            except Exception as error:  # malformed upload or audio
+                return self.error(400, f"unreadable request or audio: {error}")
+            field = lambda name: fields.get(name, b"").decode("utf-8", "replace").strip()
+            result = engine.transcribe(audio, field("language") or "fr", field("prompt"))
+            LOG.info("transcribed %.2f s of audio in %.3f s", result["duration"], result["processing_seconds"])
+            form = field("response_format") or "json"
+            if form == "text":
+                return self.reply(200, result["text"], "text/plain; charset=utf-8")
+            if form == "verbose_json":
+                return self.reply(200, result)
+            return self.reply(200, {"text": result["text"]})
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--max-tokens", type=int, default=96)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s callbot-speech %(message)s", stream=sys.stderr)
+    engine = Engine(args.model_dir, args.threads, args.beam, args.max_tokens)
+    engine.transcribe(np.zeros(16000, dtype=np.float32), "fr", None)  # warm up: the first pass is slow
+    server = ThreadingHTTPServer((args.host, args.port), handler_for(engine))
+    LOG.info("ready on http://%s:%d", args.host, server.server_address[1])
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
