@@ -12,6 +12,8 @@ import email.policy
 import io
 import json
 import logging
+import os
+import signal
 import sys
 import threading
 import time
@@ -149,14 +151,14 @@ def main():
     parser.add_argument("--max-tokens", type=int, default=96)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s callbot-speech %(message)s", stream=sys.stderr)
+    # Stop at once on SIGTERM/SIGINT, whatever the native libraries did with the signals.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: os._exit(0))
     engine = Engine(args.model_dir, args.threads, args.beam, args.max_tokens)
     engine.transcribe(np.zeros(16000, dtype=np.float32), "fr", None)  # warm up: the first pass is slow
     server = ThreadingHTTPServer((args.host, args.port), handler_for(engine))
     LOG.info("ready on http://%s:%d", args.host, server.server_address[1])
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    server.serve_forever()
 
 
 if __name__ == "__main__":

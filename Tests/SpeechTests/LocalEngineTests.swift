@@ -25,6 +25,8 @@ import Testing
             if let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/health")!),
                 String(decoding: data, as: UTF8.self).contains("ok")
             {
+                // Ours, not another engine left on the port.
+                guard process.isRunning else { break }
                 return process
             }
             guard process.isRunning else { break }
