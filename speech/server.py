@@ -151,7 +151,9 @@ def main():
     parser.add_argument("--max-tokens", type=int, default=96)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s callbot-speech %(message)s", stream=sys.stderr)
-    # Stop at once on SIGTERM/SIGINT, whatever the native libraries did with the signals.
+    # Stop at once on SIGTERM/SIGINT. A parent may hand down a mask that blocks them (Swift's
+    # Foundation.Process does): unblock first.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: os._exit(0))
     engine = Engine(args.model_dir, args.threads, args.beam, args.max_tokens)
