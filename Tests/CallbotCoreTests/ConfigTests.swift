@@ -58,6 +58,20 @@ import Testing
         #expect(e.reason.contains("unknown key \"capacitee\""))
     }
 
+    @Test func speechSettingsAreCheckedWhereTheyAreWritten() throws {
+        #expect(demo.config.speech.engine == .local && demo.config.speech.trailingSilenceMilliseconds == 600)
+        #expect(demo.config.lineKind == .sip)
+        let unknownEngine = callbot.replacing("  engine: local\n", with: "  engine: vosk\n")
+        let e = try #require(error(callbot: unknownEngine))
+        #expect(e.line == line(of: "engine: vosk", in: unknownEngine) && e.reason.contains("local, openai, none"))
+        let noURL = callbot.replacing("  engine: local\n", with: "  engine: openai\n")
+        #expect(try #require(error(callbot: noURL)).reason.contains("needs base_url"))
+        let badSilence = callbot.replacing("trailing_silence_ms: 600", with: "trailing_silence_ms: 50")
+        #expect(try #require(error(callbot: badSilence)).reason.contains("200…3000"))
+        let badLine = callbot.replacing("line: sip", with: "line: isdn")
+        #expect(try #require(error(callbot: badLine)).reason.contains("\"sip\" or \"local\""))
+    }
+
     @Test func impossibleHoursAreRefused() throws {
         let reversed = callbot.replacing(
             "friday: [\"08:30-12:00\", \"13:30-16:30\"]", with: "friday: [\"12:00-08:30\"]")

@@ -128,3 +128,76 @@ import Testing
         #expect(!text.contains("Martin") && !text.contains("56 78"), "\(text)")
     }
 }
+
+/// Speech on the line: poorly heard requests are checked, a lost recogniser falls back to keys.
+@Suite struct SpeechDialogueTests {
+    let monday = LocalDateTime(iso: "2026-11-23T10:00:00+01:00")!
+    let understander = Understander(catalog: demo.intents)
+
+    func started() -> DialogueEngine {
+        var e = DialogueEngine(deployment: demo, understander: understander, callID: "c-test", callerNumber: nil)
+        _ = e.handle(.started, now: monday)
+        return e
+    }
+
+    func said(_ actions: [DialogueAction]) -> [String] {
+        actions.compactMap { if case .say(let p) = $0 { return p.key } else { return nil } }
+    }
+
+    @Test func aPoorlyHeardRequestIsReadBackAndDoneOnYes() {
+        var e = started()
+        let check = e.handle(.utterance("quels sont vos horaires", confidence: 0.3), now: monday)
+        #expect(said(check) == ["speech.check"])
+        let prompt = check.compactMap { if case .say(let p) = $0 { p } else { nil } }.first
+        #expect(prompt?.text.contains("« quels sont vos horaires »") == true)
+        #expect(check.last == .listen(ListenSpec(timeoutSeconds: 6, maxDigits: 1)))
+        let answer = e.handle(.utterance("oui", confidence: 0.4), now: monday)
+        #expect(said(answer).first == "answer.horaires")
+    }
+
+    @Test func aWrongReadingIsDroppedAndTheCallerAskedAgain() {
+        var e = started()
+        _ = e.handle(.utterance("je voudrais un passeport", confidence: 0.2), now: monday)
+        let no = e.handle(.digits("2"), now: monday)
+        #expect(said(no) == ["speech.rephrase"])
+        // The next request is handled where the caller was (the main menu).
+        let next = e.handle(.utterance("vos horaires d'ouverture", confidence: 0.9), now: monday)
+        #expect(said(next).first == "answer.horaires")
+    }
+
+    @Test func aNewRequestInsteadOfYesOrNoIsTakenAsItIs() {
+        var e = started()
+        _ = e.handle(.utterance("horaires", confidence: 0.2), now: monday)
+        let next = e.handle(.utterance("je veux parler à un conseiller", confidence: 0.9), now: monday)
+        #expect(next.contains { if case .transfer = $0 { true } else { false } })
+    }
+
+    @Test func confidentSpeechAndShortAnswersAreNotChecked() {
+        var e = started()
+        #expect(said(e.handle(.utterance("quels sont vos horaires", confidence: 0.8), now: monday)).first
+            == "answer.horaires")
+        // A low-confidence "non" to "autre chose ?" is not read back.
+        let no = e.handle(.utterance("non merci", confidence: 0.3), now: monday)
+        #expect(!said(no).contains("speech.check"))
+    }
+
+    @Test func aLostRecogniserSwitchesToTheKeypadMenu() {
+        var e = started()
+        let actions = e.handle(.speechUnavailable, now: monday)
+        #expect(said(actions) == ["speech.unavailable", "menu"])
+        #expect(actions.last == .listen(ListenSpec(timeoutSeconds: 6, maxDigits: 1)))
+        // Mid-booking, the pending question is asked again.
+        var booking = started()
+        _ = booking.handle(.digits("4"), now: monday)
+        let again = booking.handle(.speechUnavailable, now: monday)
+        #expect(said(again) == ["speech.unavailable", "booking.ask_motif"])
+    }
+
+    @Test func uninterruptibleMessagesComeFromTheConfig() {
+        var e = started()
+        let actions = e.handle(.digits("0"), now: monday)
+        let transferring = actions.compactMap { if case .say(let p) = $0, p.key == "handoff.transferring" { p } else { nil } }
+        #expect(transferring.first?.interruptible == false)
+        #expect(demo.config.dialogue.uninterruptible == ["handoff.transferring"])
+    }
+}

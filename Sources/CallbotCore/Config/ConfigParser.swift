@@ -16,10 +16,85 @@ package enum ConfigParser {
         let storage = try storageSettings(try top.required("storage"))
         let privacy = try privacySettings(try top.required("privacy"))
         let line = try lineSettings(try top.required("sip"))
-        try top.finish()
-        return ServiceConfig(
+        var config = ServiceConfig(
             service: service, opening: opening, agents: agents, appointments: appointments, callbacks: callbacks,
             dialogue: dialogue, storage: storage, privacy: privacy, line: line)
+        if let kindNode = top.optional("line") {
+            let kind = try kindNode.string()
+            guard let lineKind = LineKind(rawValue: kind) else {
+                throw kindNode.error("line must be \"sip\" or \"local\", not \"\(kind)\"")
+            }
+            config.lineKind = lineKind
+        }
+        if let node = top.optional("local_line") { config.localLine = try localLineSettings(node) }
+        if let node = top.optional("speech") { config.speech = try speechSettings(node) }
+        try top.finish()
+        return config
+    }
+
+    static func localLineSettings(_ node: YAMLNode) throws(ConfigError) -> LocalLineSettings {
+        var f = try node.fields()
+        let settings = LocalLineSettings(
+            inputDevice: try f.optional("input_device")?.string(), outputDevice: try f.optional("output_device")?.string())
+        try f.finish()
+        return settings
+    }
+
+    static func speechSettings(_ node: YAMLNode) throws(ConfigError) -> SpeechSettings {
+        var f = try node.fields()
+        var settings = SpeechSettings()
+        if let n = f.optional("engine") {
+            let name = try n.string()
+            guard let engine = SpeechSettings.Engine(rawValue: name) else {
+                throw n.error(
+                    "engine must be one of \(SpeechSettings.Engine.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\"")
+            }
+            settings.engine = engine
+        }
+        if let n = f.optional("base_url") {
+            let url = try n.string()
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+                throw n.error("base_url must be an http(s) URL up to /v1, like \"https://albert.api.etalab.gouv.fr/v1\"")
+            }
+            settings.baseURL = url
+        }
+        if let n = f.optional("model") { settings.model = try nonEmpty(try n.string(), n) }
+        settings.apiKeyEnv = try f.optional("api_key_env")?.string()
+        settings.apiKeyFile = try f.optional("api_key_file")?.string()
+        if let n = f.optional("timeout_seconds") {
+            settings.timeoutSeconds = try n.double()
+            guard (0.5...60).contains(settings.timeoutSeconds) else { throw n.error("timeout_seconds must be 0.5…60") }
+        }
+        if let n = f.optional("model_dir") { settings.modelDirectory = try nonEmpty(try n.string(), n) }
+        if let n = f.optional("port") {
+            settings.port = try n.int()
+            guard (1024...65535).contains(settings.port) else { throw n.error("port must be 1024…65535") }
+        }
+        if let n = f.optional("threads") {
+            settings.threads = try n.int()
+            guard (1...64).contains(settings.threads) else { throw n.error("threads must be 1…64") }
+        }
+        if let n = f.optional("trailing_silence_ms") {
+            settings.trailingSilenceMilliseconds = try n.int()
+            guard (200...3000).contains(settings.trailingSilenceMilliseconds) else {
+                throw n.error("trailing_silence_ms must be 200…3000")
+            }
+        }
+        if let n = f.optional("max_utterance_seconds") {
+            settings.maxUtteranceSeconds = try n.int()
+            guard (2...60).contains(settings.maxUtteranceSeconds) else {
+                throw n.error("max_utterance_seconds must be 2…60")
+            }
+        }
+        if let n = f.optional("confirm_below") {
+            settings.confirmBelow = try n.double()
+            guard (0...1).contains(settings.confirmBelow) else { throw n.error("confirm_below must be in 0…1") }
+        }
+        try f.finish()
+        if settings.engine == .openai && settings.baseURL == nil {
+            throw node.error("engine openai needs base_url")
+        }
+        return settings
     }
 
     static func serviceInfo(_ node: YAMLNode) throws(ConfigError) -> ServiceInfo {
@@ -214,6 +289,7 @@ package enum ConfigParser {
             }
         }
         if let n = f.optional("survey") { settings.surveyEnabled = try n.bool() }
+        if let n = f.optional("uninterruptible") { settings.uninterruptible = Set(try n.strings()) }
         try f.finish()
         return settings
     }

@@ -44,6 +44,11 @@ enum ConfigValidator {
                 reason: "no intent has the action \"\(action.rawValue)\"; the dialogue needs one")
         }
 
+        for key in config.dialogue.uninterruptible.sorted() where messages[key] == nil {
+            throw ConfigError(
+                file: callbotFile, line: 0,
+                reason: "dialogue.uninterruptible: \"\(key)\" is not a key of \(messagesNode.file)")
+        }
         let used = Set(catalog.intents.compactMap(\.answer)).union(DialogueMessages.required)
         for key in DialogueMessages.required.sorted() where messages[key] == nil {
             throw ConfigError(file: messagesNode.file, line: 0, reason: "missing message \"\(key)\"")

@@ -112,6 +112,61 @@ package struct DialogueSettings: Sendable {
     package var maxReprompts: Int
     package var noInputTimeoutSeconds: Int
     package var surveyEnabled: Bool
+    /// Message keys that caller speech and keys never cut (legal notices).
+    package var uninterruptible: Set<String> = []
+}
+
+/// How the bot hears callers: the speech-to-text engine and turn-taking.
+package struct SpeechSettings: Sendable {
+    package enum Engine: String, Sendable, CaseIterable {
+        /// The bundled engine (`speech/server.py`), started and supervised by `callbotd`.
+        case local
+        /// Any OpenAI-compatible `/v1/audio/transcriptions` endpoint.
+        case openai
+        /// Keys only.
+        case none
+    }
+
+    package var engine: Engine = .local
+    /// Up to and including `/v1`, for `openai`.
+    package var baseURL: String?
+    package var model: String = "whisper-base"
+    /// Where the API key is read: an environment variable (wins) or a file.
+    package var apiKeyEnv: String?
+    package var apiKeyFile: String?
+    /// A transcription slower than this counts as a failure.
+    package var timeoutSeconds: Double = 5
+    /// The bundled engine's model folder, its port on 127.0.0.1 and its threads.
+    package var modelDirectory: String = "var/models/whisper-base"
+    package var port: Int = 8765
+    package var threads: Int = 2
+    /// Silence that ends the caller's turn.
+    package var trailingSilenceMilliseconds: Int = 600
+    package var maxUtteranceSeconds: Int = 15
+    /// Below this recogniser confidence the bot checks what it heard ("Vous avez dit… ?").
+    package var confirmBelow: Double = 0.45
+
+    package init() {}
+}
+
+/// Which line `callbotd` serves.
+package enum LineKind: String, Sendable {
+    /// Calls from SIP (the `sip` section).
+    case sip
+    /// One call at a time on a sound device (`local_line`).
+    case local
+}
+
+/// A sound device as a phone line: a USB phone adapter or a headset.
+package struct LocalLineSettings: Sendable {
+    /// PortAudio device names (or a part of them); the system default when absent.
+    package var inputDevice: String?
+    package var outputDevice: String?
+
+    package init(inputDevice: String? = nil, outputDevice: String? = nil) {
+        self.inputDevice = inputDevice
+        self.outputDevice = outputDevice
+    }
 }
 
 /// Where records live.
@@ -168,6 +223,9 @@ package struct ServiceConfig: Sendable {
     package var storage: StorageSettings
     package var privacy: PrivacySettings
     package var line: LineSettings
+    package var lineKind: LineKind = .sip
+    package var localLine = LocalLineSettings()
+    package var speech = SpeechSettings()
     /// The agents' calendar: agents' hours with the service's holidays and closures.
     package var agentCalendar: OpeningCalendar {
         OpeningCalendar(

@@ -34,6 +34,8 @@ package struct DialogueEngine: Sendable {
         case transferring(HandoffContext)
         case waitingForAssistant
         case survey
+        /// A poorly recognised utterance read back to the caller: yes resumes `resume` with it.
+        indirect case checkingHeard(Understanding, resume: State)
         case ended
     }
 
@@ -106,7 +108,14 @@ package struct DialogueEngine: Sendable {
                     "text": .string(understanding.redacted), "confidence": .double(confidence),
                     "intent": .string(understanding.intent), "intent_confidence": .double(understanding.confidence),
                 ])
-            onUtterance(understanding, &out)
+            if confidence < config.speech.confirmBelow, needsCheck(understanding) {
+                checkHeard(understanding, text: text, &out)
+            } else {
+                onUtterance(understanding, &out)
+            }
+        case .speechUnavailable:
+            out.record("speech_unavailable")
+            onSpeechUnavailable(&out)
         case .digits(let digits):
             out.record("digits", ["digits": .string(digits.count > 2 ? "***" : digits)])
             onDigits(digits, &out)
@@ -141,6 +150,16 @@ package struct DialogueEngine: Sendable {
     // MARK: Caller input
 
     private mutating func onUtterance(_ u: Understanding, _ out: inout Output) {
+        if case .checkingHeard(let heard, let resume) = state {
+            state = resume
+            switch u.slots.yesNo {
+            case true?: return onUtterance(heard, &out)
+            case false?:
+                out.say(prompt("speech.rephrase"))
+                return listen(&out)
+            case nil: break  // a new request: taken as it is
+            }
+        }
         if !u.slots.isEmpty { lastSlots.merge(slotStrings(u.slots)) { _, new in new } }
         // A request for an agent or a repetition is honoured wherever the caller is,
         // except while they dictate a number.
@@ -272,13 +291,21 @@ package struct DialogueEngine: Sendable {
             }
             surveyRetry(&out)
         case .notStarted, .ended, .transferring, .waitingForSlots, .waitingForBooking, .waitingForAppointments,
-            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant:
+            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant, .checkingHeard:
             // Speech while the bot is busy: nothing to do; the caller will be asked.
             break
         }
     }
 
     private mutating func onDigits(_ digits: String, _ out: inout Output) {
+        if case .checkingHeard(let heard, let resume) = state {
+            state = resume
+            if digits == "1" { return onUtterance(heard, &out) }
+            if digits == "2" {
+                out.say(prompt("speech.rephrase"))
+                return listen(&out)
+            }
+        }
         if !collectingNumber, digits == "0", deployment.intents.intent(forKeypad: "0")?.action == .handoff {
             intents.append(deployment.intents.intent(forKeypad: "0")!.name)
             return handoff(reason: "caller_request", &out)
@@ -363,12 +390,13 @@ package struct DialogueEngine: Sendable {
         case .askingDay, .askingWhen:
             noMatch(&out)
         case .notStarted, .ended, .transferring, .waitingForSlots, .waitingForBooking, .waitingForAppointments,
-            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant:
+            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant, .checkingHeard:
             break
         }
     }
 
     private mutating func onSilence(_ out: inout Output) {
+        if case .checkingHeard(_, let resume) = state { state = resume }
         switch state {
         case .survey:
             // No score is an answer too: leave politely.
@@ -393,6 +421,41 @@ package struct DialogueEngine: Sendable {
     private var isYesNoState: Bool {
         if case .question(.offerHandoff) = state { return true }
         return false
+    }
+
+    // MARK: Speech
+
+    /// Whether a poorly recognised utterance is worth reading back: it would act on something,
+    /// and is not a short yes or no, nor digits that the next step reads back anyway.
+    private func needsCheck(_ u: Understanding) -> Bool {
+        switch state {
+        case .checkingHeard, .askingNumber, .askingReference, .readingBackNumber, .survey: return false
+        case .notStarted, .ended, .transferring, .waitingForSlots, .waitingForBooking, .waitingForAppointments,
+            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant:
+            return false
+        default: break
+        }
+        if u.slots.yesNo != nil && u.tokens.count <= 3 { return false }
+        return !u.tokens.isEmpty
+    }
+
+    private mutating func checkHeard(_ u: Understanding, text: String, _ out: inout Output) {
+        out.record("speech.check")
+        out.say(prompt("speech.check", ["text": FrenchText.spokenQuote(text)]))
+        state = .checkingHeard(u, resume: state)
+        listen(&out)
+    }
+
+    /// The recogniser failed: the caller is told once, then everything goes by the keypad.
+    private mutating func onSpeechUnavailable(_ out: inout Output) {
+        out.say(prompt("speech.unavailable"))
+        if case .checkingHeard(_, let resume) = state { state = resume }
+        if case .main = state {
+            out.say(prompt("menu"))
+        } else {
+            for p in lastQuestion { out.say(p) }
+        }
+        listen(&out)
     }
 
     // MARK: Intents
@@ -960,7 +1023,9 @@ package struct DialogueEngine: Sendable {
     // MARK: Output
 
     private func prompt(_ key: String, _ values: [String: String] = [:], interruptible: Bool = true) -> Prompt {
-        Prompt(key: key, text: deployment.messages.render(key, values), interruptible: interruptible)
+        Prompt(
+            key: key, text: deployment.messages.render(key, values),
+            interruptible: interruptible && !config.dialogue.uninterruptible.contains(key))
     }
 
     /// Collects the actions of one step.

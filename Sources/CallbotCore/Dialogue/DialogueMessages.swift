@@ -15,6 +15,7 @@ package enum DialogueMessages {
         "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.failed", "handoff.alternatives",
         "handoff.offer",
         "fallback.unknown",
+        "speech.check", "speech.rephrase", "speech.unavailable",
         "survey.ask", "survey.invalid", "survey.thanks",
         "format.slot", "format.window", "format.today", "format.tomorrow", "format.day_range", "format.single_day",
         "format.time_range", "format.and", "format.hour", "format.hour_minute", "format.noon",
@@ -23,6 +24,6 @@ package enum DialogueMessages {
     package static let placeholders: Set<String> = [
         "service", "address", "website", "opening_hours", "agent_hours", "motifs", "label", "digit", "option1",
         "option2", "date", "motif", "slot", "reference", "digits", "window", "phone_end", "phone", "first", "last",
-        "day", "start", "end", "hour", "minute", "time",
+        "day", "start", "end", "hour", "minute", "time", "text",
     ]
 }

@@ -8,6 +8,8 @@ package enum DialogueEvent: Sendable {
     case digits(String)
     /// The caller said nothing before the listen timeout.
     case silence
+    /// Speech cannot be recognised any more on this call (the engine is down or too slow).
+    case speechUnavailable
     case hangUp
     case transferResult(TransferOutcome)
     /// Answers to the engine's requests (``DialogueAction``s that need I/O).

@@ -5,6 +5,16 @@
 /// digits (`quatorze heures trente` → `14 heures 30`), filler words removed.
 package enum FrenchText {
     /// The normalised tokens of `text`.
+    /// What a caller said, fit to be quoted back to them: one line, no trailing punctuation,
+    /// at most `limit` characters cut at a word.
+    package static func spokenQuote(_ text: String, limit: Int = 140) -> String {
+        var quote = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        while let last = quote.last, last.isPunctuation { quote.removeLast() }
+        guard quote.count > limit else { return quote }
+        let cut = quote.prefix(limit)
+        return String(cut[..<(cut.lastIndex(of: " ") ?? cut.endIndex)]) + "…"
+    }
+
     package static func tokens(_ text: String) -> [String] {
         var words = splitWords(text)
         words = expandElisions(words)
