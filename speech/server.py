@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import wave
+import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -62,6 +63,11 @@ def multipart(content_type: str, body: bytes) -> dict:
     return fields
 
 
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
 class Engine:
     def __init__(self, model_dir: str, threads: int, beam: int, max_tokens: int):
         self.model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=threads, num_workers=1)
@@ -77,7 +83,8 @@ class Engine:
                 audio, language=language or None, beam_size=self.beam, temperature=0.0,
                 initial_prompt=prompt or None, condition_on_previous_text=False, without_timestamps=True,
                 max_new_tokens=self.max_tokens, vad_filter=False)
-            segments = list(segments)
+            # A segment that repeats itself (a loop on one token) is a hallucination, not speech.
+            segments = [s for s in segments if compression_ratio(s.text) <= 2.4]
             elapsed = time.monotonic() - started
         text = "".join(s.text for s in segments).strip()
         return {
@@ -141,6 +148,13 @@ def handler_for(engine: Engine):
     return Handler
 
 
+def exit_with_parent(parent: int):
+    """Exits when the process that started the engine is gone (even killed without warning)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -149,6 +163,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process is gone")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s callbot-speech %(message)s", stream=sys.stderr)
     # Stop at once on SIGTERM/SIGINT. A parent may hand down a mask that blocks them (Swift's
@@ -156,6 +171,8 @@ def main():
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: os._exit(0))
+    if args.exit_with_parent:
+        threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     engine = Engine(args.model_dir, args.threads, args.beam, args.max_tokens)
     engine.transcribe(np.zeros(16000, dtype=np.float32), "fr", None)  # warm up: the first pass is slow
     server = ThreadingHTTPServer((args.host, args.port), handler_for(engine))

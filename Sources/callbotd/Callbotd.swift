@@ -84,11 +84,36 @@ struct Callbotd: AsyncParsableCommand {
         await prompts.prewarm()
         logger.info("prompts ready", metadata: ["seconds": "\(ContinuousClock.now - started)"])
 
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let speechSettings = deployment.config.speech
+        let environment = ProcessInfo.processInfo.environment
+        let recognizer: (any SpeechRecognizer)?
+        do {
+            recognizer = try SpeechSetup.recognizer(speechSettings, environment: environment)
+        } catch {
+            logger.critical("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+        if speechSettings.engine == .local {
+            if let home = LocalSpeechEngine.locateHome(environment: environment) {
+                // First in the group: on shutdown it stops after the calls.
+                services.append(.init(service: LocalSpeechEngine(settings: speechSettings, home: home, logger: logger)))
+            } else {
+                logger.error("speech/server.py not found (set CALLBOT_HOME); calls go on with keys")
+            }
+        }
+        logger.info(
+            "speech", metadata: ["engine": "\(speechSettings.engine.rawValue)", "model": "\(speechSettings.model)"])
+        let speech = recognizer.map {
+            CallerSpeech(
+                recognizer: $0, hints: SpeechSetup.hints(deployment), turn: SpeechSetup.turnSettings(speechSettings),
+                logger: logger)
+        }
         let context = PhoneCall.Context(
             deployment: deployment, understander: Understander(catalog: deployment.intents),
             ports: Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer), records: store,
             pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
-            desk: AgentDesk(capacity: deployment.config.agents.capacity))
+            desk: AgentDesk(capacity: deployment.config.agents.capacity), speech: speech)
         let settings = SIPSettings(
             publicAddress: SIPAddress(host: line.publicAddress ?? line.listenHost, port: line.listenPort),
             trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,
@@ -97,10 +122,11 @@ struct Callbotd: AsyncParsableCommand {
         let server = SIPServer(
             settings: settings, listen: SIPAddress(host: line.listenHost, port: line.listenPort),
             drainGrace: .seconds(line.drainGraceSeconds), logger: logger
-        ) { call in await PhoneCall.run(call, context) }
+        ) { call in await PhoneCall.run(CallLine(sip: call), context) }
+        services.append(.init(service: server))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }

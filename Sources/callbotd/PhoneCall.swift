@@ -17,21 +17,23 @@ enum PhoneCall {
         let clock: SystemClock
         let logger: Logger
         let desk: AgentDesk
+        /// Hears callers; nil when the deployment takes keys only.
+        let speech: CallerSpeech?
     }
 
-    static func run(_ call: IncomingCall, _ context: Context) async {
+    static func run(_ call: CallLine, _ context: Context) async {
         let callID = newCallID()
         var logger = context.logger
         logger[metadataKey: "call.id"] = "\(callID)"
-        logger[metadataKey: "sip.call_id"] = "\(call.callID)"
+        logger[metadataKey: "\(call.channel).line"] = "\(call.lineID)"
         let number = callerNumber(call.caller)
         let hashSource = number ?? call.caller.flatMap { $0.isEmpty || $0.lowercased() == "anonymous" ? nil : $0 }
         let clock = context.clock
         var session = CallSession(
             deployment: context.deployment, understander: context.understander, ports: context.ports,
-            records: context.records, callID: callID, channel: "sip", callerNumber: number,
+            records: context.records, callID: callID, channel: call.channel, callerNumber: number,
             callerHash: hashSource.map(context.pseudonymizer.pseudonym(for:)), clock: { clock.now() })
-        let inbox = CallInbox(media: call.media)
+        let inbox = CallInbox(media: call.media, logger: logger)
         logger.info("call answered")
 
         await withDiscardingTaskGroup { group in
@@ -42,7 +44,12 @@ enum PhoneCall {
                 }
                 await inbox.deliver(.hangUp)
             }
+            if let speech = context.speech {
+                group.addTask { await speech.run(call.media.callerAudio, inbox: inbox) }
+            }
             var outputs = await session.handle(.started)
+            /// The caller's last turn, until the bot's answer starts playing.
+            var turn: (timing: TurnTiming, handled: ContinuousClock.Instant)?
             while !session.isFinished {
                 var next: DialogueEvent?
                 for output in outputs {
@@ -51,9 +58,13 @@ enum PhoneCall {
                     case .say(let prompt):
                         do {
                             let samples = try await context.prompts.audio(key: prompt.key, text: prompt.text)
-                            await inbox.playing(interruptible: prompt.interruptible)
+                            await inbox.startPlaying(interruptible: prompt.interruptible)
+                            if let (timing, handled) = turn {
+                                logTurn(timing, handled: handled, logger)
+                                turn = nil
+                            }
                             _ = await call.media.play(samples)
-                            await inbox.playing(interruptible: false)
+                            await inbox.stoppedPlaying()
                         } catch {
                             logger.error(
                                 "cannot voice a prompt", metadata: ["prompt.key": "\(prompt.key)", "error": "\(error)"])
@@ -61,6 +72,7 @@ enum PhoneCall {
                         if await inbox.hungUp { next = .hangUp }
                     case .listen(let spec):
                         next = await inbox.listen(spec)
+                        turn = nil
                     case .transfer(let handoff):
                         logger.info("transferring to agents", metadata: ["handoff.reason": "\(handoff.reason)"])
                         await waitForPlayback(call.media, inbox)
@@ -85,15 +97,32 @@ enum PhoneCall {
                     }
                 }
                 if session.isFinished { break }
+                let timing = if case .utterance = next { await inbox.takeTurnTiming() } else { TurnTiming?.none }
                 outputs = await session.handle(next ?? .hangUp)
+                turn = timing.map { ($0, ContinuousClock.now) }
             }
             if await !inbox.hungUp { await call.hangUp() }
             group.cancelAll()
         }
     }
 
+    /// Where the time went between the end of the caller's speech and the first audio of the answer.
+    static func logTurn(_ timing: TurnTiming, handled: ContinuousClock.Instant, _ logger: Logger) {
+        let now = ContinuousClock.now
+        logger.info(
+            "turn latency",
+            metadata: [
+                "endpoint.ms": "\(milliseconds(timing.endpointed - timing.speechEnded))",
+                "recognition.ms": "\(milliseconds(timing.recognized - timing.endpointed))",
+                "dialogue.ms": "\(milliseconds(handled - timing.recognized))",
+                "voice.ms": "\(milliseconds(now - handled))",
+                "total.ms": "\(milliseconds(now - timing.speechEnded))",
+                "audio.seconds": "\(rounded(timing.audioSeconds))",
+            ])
+    }
+
     /// Waits until the bot has finished speaking (or the caller hung up).
-    static func waitForPlayback(_ media: RTPSession, _ inbox: CallInbox) async {
+    static func waitForPlayback(_ media: any CallMedia, _ inbox: CallInbox) async {
         while media.isPlaying, await !inbox.hungUp {
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -113,14 +142,22 @@ enum PhoneCall {
     }
 }
 
-/// What the line says about a call, waiting to be read by the dialogue: keys typed (also while
-/// the bot speaks: an interruptible prompt stops at the first key), hang-up, transfer outcome.
+/// What the line says about a call, waiting to be read by the dialogue: keys typed and speech
+/// heard (also while the bot speaks: an interruptible prompt stops at the first key or at the
+/// start of speech), hang-up, transfer outcome.
 actor CallInbox {
-    private let media: RTPSession
+    private let media: any CallMedia
+    private let logger: Logger
     private var keys: [Character] = []
     private(set) var hungUp = false
     private var transferStatus: Int?
-    private var interruptible = false
+    private var prompt: (playing: Bool, interruptible: Bool) = (false, false)
+    /// The caller is speaking, or what they said is being transcribed: no-input timers wait.
+    private var speaking = false
+    private var recognizing = 0
+    private var utterances: [HeardUtterance] = []
+    private var turnTiming: TurnTiming?
+    private var speech: (lost: Bool, reported: Bool) = (false, false)
     private var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
     /// A signal came while nobody waited: the next wait returns at once.
     private var pendingWake = false
@@ -128,38 +165,86 @@ actor CallInbox {
     private var released: Set<Int> = []
     private var waits = 0
 
-    init(media: RTPSession) { self.media = media }
+    init(media: any CallMedia, logger: Logger) {
+        self.media = media
+        self.logger = logger
+    }
 
     func deliver(_ signal: CallSignal) {
         switch signal {
         case .key(let key):
             keys.append(key)
-            if interruptible { media.interrupt() }
+            if prompt.playing && prompt.interruptible { media.interrupt() }
         case .hangUp:
             hungUp = true
             media.interrupt()
         case .transferFinished(let status):
             transferStatus = status
         }
-        if let current = waiter {
-            waiter = nil
-            current.continuation.resume()
-        } else {
-            pendingWake = true
+        wake()
+    }
+
+    /// The caller started speaking: an interruptible prompt stops (barge-in). Returns whether the
+    /// utterance is listened to: speech over an uninterruptible message is not.
+    func callerStartedSpeaking() -> Bool {
+        if prompt.playing && !prompt.interruptible { return false }
+        speaking = true
+        if prompt.playing {
+            media.interrupt()
+            logger.info("barge-in")
         }
+        wake()
+        return true
     }
 
-    func playing(interruptible: Bool) {
-        self.interruptible = interruptible
-        if interruptible && !keys.isEmpty { media.interrupt() }
+    /// The caller stopped: a noise, or an utterance now being transcribed.
+    func callerStoppedSpeaking(recognizing: Bool) {
+        speaking = false
+        if recognizing { self.recognizing += 1 }
+        wake()
     }
 
-    /// Keys until `maxDigits`, `#` or 3 s after the last key; silence after the timeout.
+    /// A transcript, or nil when there were no words in the utterance after all.
+    func heard(_ utterance: HeardUtterance?) {
+        recognizing = max(0, recognizing - 1)
+        if let utterance { utterances.append(utterance) }
+        wake()
+    }
+
+    /// The recogniser failed: the dialogue is told once and goes on with keys.
+    func speechLost() {
+        speech.lost = true
+        speaking = false
+        recognizing = 0
+        wake()
+    }
+
+    func startPlaying(interruptible: Bool) {
+        prompt = (true, interruptible)
+        // The caller already answered (keys or speech): the rest of what the bot meant to say goes.
+        if interruptible && (!keys.isEmpty || speaking || recognizing > 0 || !utterances.isEmpty) { media.interrupt() }
+    }
+
+    func stoppedPlaying() { prompt = (false, false) }
+
+    /// The stages of the utterance `listen` last returned.
+    func takeTurnTiming() -> TurnTiming? {
+        defer { turnTiming = nil }
+        return turnTiming
+    }
+
+    /// Keys until `maxDigits`, `#` or 3 s after the last key; an utterance; silence after the
+    /// timeout, which waits while the caller speaks or their words are being transcribed.
     func listen(_ spec: ListenSpec) async -> DialogueEvent {
         var deadline = ContinuousClock.now + .seconds(spec.timeoutSeconds)
         while true {
             pendingWake = false  // the state is read now
             if hungUp { return .hangUp }
+            if speech.lost && !speech.reported {
+                speech.reported = true
+                utterances.removeAll()
+                return .speechUnavailable
+            }
             if let end = keys.firstIndex(of: "#") {
                 let digits = String(keys[..<end])
                 keys.removeSubrange(...end)
@@ -171,9 +256,19 @@ actor CallInbox {
                 keys.removeFirst(spec.maxDigits)
                 return .digits(digits)
             }
+            if keys.isEmpty, !utterances.isEmpty {
+                let utterance = utterances.removeFirst()
+                turnTiming = utterance.timing
+                return .utterance(utterance.transcript.text, confidence: utterance.transcript.confidence)
+            }
             if !keys.isEmpty { deadline = min(deadline, ContinuousClock.now + .seconds(3)) }
+            let waiting = keys.isEmpty && (speaking || recognizing > 0)
+            if waiting { deadline = max(deadline, ContinuousClock.now + .seconds(1)) }
             guard await wait(until: deadline) else {
-                if keys.isEmpty { return .silence }
+                if keys.isEmpty {
+                    if speaking || recognizing > 0 { continue }
+                    return .silence
+                }
                 let digits = String(keys)
                 keys.removeAll()
                 return .digits(digits)
@@ -195,6 +290,15 @@ actor CallInbox {
         case 486, 600, 603: return .transferResult(.busy)
         case 408, 480, 487: return .transferResult(.noAnswer)
         default: return .transferResult(.failed)
+        }
+    }
+
+    private func wake() {
+        if let current = waiter {
+            waiter = nil
+            current.continuation.resume()
+        } else {
+            pendingWake = true
         }
     }
 

@@ -24,7 +24,11 @@ final class Daemon {
     var log: String { (try? String(contentsOfFile: folder + "/callbotd.log", encoding: .utf8)) ?? "" }
 
     /// Starts the daemon; `edit` may change the copied `callbot.yaml` and `messages.fr.yaml`.
-    init(sipPort: Int, rtpPorts: String, edit: (inout String, inout String) -> Void = { _, _ in }) throws {
+    /// Keys only, unless `speechPort` is given: the daemon then runs the bundled speech engine
+    /// on that port and this waits until the engine is ready.
+    init(
+        sipPort: Int, rtpPorts: String, speechPort: Int? = nil, edit: (inout String, inout String) -> Void = { _, _ in }
+    ) throws {
         self.sipPort = sipPort
         let fm = FileManager.default
         try fm.createDirectory(atPath: folder + "/config", withIntermediateDirectories: true)
@@ -34,6 +38,14 @@ final class Daemon {
         // Agents answer at any hour, so that tests do not depend on the time they run.
         callbot = callbot.replacingOccurrences(
             of: #"(?m)^  hours:\n(    \w+: .*\n)+"#, with: Self.allWeek, options: .regularExpression)
+        if let speechPort {
+            callbot = callbot.replacingOccurrences(of: "  port: 8765\n", with: "  port: \(speechPort)\n")
+                .replacingOccurrences(
+                    of: "  model_dir: var/models/whisper-base\n",
+                    with: "  model_dir: \(repositoryRoot)/var/models/whisper-base\n")
+        } else {
+            callbot = callbot.replacingOccurrences(of: "  engine: local\n", with: "  engine: none\n")
+        }
         edit(&callbot, &messages)
         try callbot.write(toFile: folder + "/config/callbot.yaml", atomically: true, encoding: .utf8)
         try fm.copyItem(atPath: repositoryRoot + "/config/intents.yaml", toPath: folder + "/config/intents.yaml")
@@ -54,8 +66,9 @@ final class Daemon {
         process.standardError = output
         try process.run()
         let deadline = Date().addingTimeInterval(60)
-        while !log.contains("SIP listening") {
-            guard process.isRunning, Date() < deadline else {
+        let ready = speechPort == nil ? "SIP listening" : "speech engine ready"
+        while !log.contains(ready) || !log.contains("SIP listening") {
+            guard process.isRunning, Date() < deadline.addingTimeInterval(speechPort == nil ? 0 : 60) else {
                 throw DaemonError(message: "callbotd did not start:\n\(log)")
             }
             usleep(50_000)
@@ -94,7 +107,7 @@ final class Daemon {
         return object
     }
 
-    /// Runs a SIPp scenario against the daemon; returns SIPp's exit status and output.
+    /// Runs a SIPp scenario (a fixture's name or a path) against the daemon; returns SIPp's exit status and output.
     /// `transport` is SIPp's `-t` mode: `u1` (UDP) or `t1` (one TCP connection).
     func sipp(
         _ scenario: String, port: Int, mediaPort: Int, variables: [String: String] = [:], transport: String = "u1",
@@ -102,7 +115,7 @@ final class Daemon {
     ) throws -> (status: Int32, output: String) {
         var arguments = [
             "-t", transport,
-            "-sf", repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i", "127.0.0.1", "-p", String(port), "-mi",
+            "-sf", scenario.hasPrefix("/") ? scenario : repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i", "127.0.0.1", "-p", String(port), "-mi",
             "127.0.0.1", "-mp", String(mediaPort), "-m", "1", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
             "-trace_err", "-error_file", folder + "/sipp-errors.log",
         ]

@@ -10,6 +10,11 @@ package struct JitterBuffer: Sendable {
         package var samples: [Int16]
         /// Samples that did not arrive in time and were replaced by silence.
         package var concealed: Int
+
+        package init(samples: [Int16], concealed: Int = 0) {
+            self.samples = samples
+            self.concealed = concealed
+        }
     }
 
     package struct Statistics: Sendable, Equatable {
@@ -31,6 +36,12 @@ package struct JitterBuffer: Sendable {
 
     /// RTP timestamp of the next sample to release; nil before the first packet.
     private var playhead: UInt32?
+
+    /// Whether audio has arrived at all (frames are due from then on).
+    package var hasStarted: Bool { playhead != nil }
+
+    /// A frame of silence standing for audio that did not come.
+    package static let missingFrame = Frame(samples: [Int16](repeating: 0, count: frameSamples), concealed: frameSamples)
     /// Frames still to wait before the first release (after the start or a resync).
     private var prebuffer = 0
     /// Packets not yet played out, by timestamp.

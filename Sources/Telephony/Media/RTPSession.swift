@@ -16,8 +16,9 @@ package enum PlaybackEnd: Sendable, Equatable {
 /// and comes out on the sender's 20 ms ticks, in `callerAudio`.
 package final class RTPSession: Sendable {
     package let localPort: Int
-    /// The caller's audio, one 20 ms frame (8 kHz) per tick while they send; the newest 5 s are kept
-    /// when nobody reads.
+    /// The caller's audio, one 20 ms frame (8 kHz) per tick from their first packet on (silence,
+    /// counted as concealed, while their stream pauses: a phone that stops sending is silent, and
+    /// turn-taking must hear that); the newest 5 s are kept when nobody reads.
     package let callerAudio: AsyncStream<JitterBuffer.Frame>
     private let audioSink: AsyncStream<JitterBuffer.Frame>.Continuation
     private let channel: any Channel
@@ -180,7 +181,7 @@ package final class RTPSession: Sendable {
     )? {
         state.withLockedValue { state in
             if state.stopped { return nil }
-            let heard = state.jitter.pop()
+            let heard = state.jitter.pop() ?? (state.jitter.hasStarted ? JitterBuffer.missingFrame : nil)
             let agreement = state.agreement
             state.packetsSent +=
                 state.remote == nil || agreement.direction == .recvonly || agreement.direction == .inactive ? 0 : 1

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+extension Line {
+    /// Callers who talk: recorded human French (asterisk-core-sounds-fr) streamed by SIPp as
+    /// G.711 RTP into `callbotd`, which runs the bundled speech engine.
+    @Suite struct SpeechCallTests {
+        static let sounds = "/usr/share/asterisk/sounds/fr_CA_f_June/"
+
+        /// The caller's utterances as headerless µ-law (what SIPp's `rtp_stream` sends), and the
+        /// scenario with their folder filled in.
+        func prepare(_ daemon: Daemon, scenario: String) throws -> String {
+            let folder = daemon.folder + "/speech"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let utterances = [
+                "goodbye": ["goodbye.wav"],
+                "phone": ["digits/0.wav", "digits/6.wav", "digits/12.wav", "digits/30.wav", "digits/40.wav", "digits/50.wav"],
+            ]
+            for (name, parts) in utterances {
+                let run = try runProcess(
+                    "/usr/bin/sox", parts.map { Self.sounds + $0 } + ["-t", "ul", "-r", "8000", "-c", "1", folder + "/\(name).ul"])
+                guard run.status == 0 else { throw DaemonError(message: "sox: \(run.stderr)") }
+            }
+            let template = try String(
+                contentsOfFile: repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, encoding: .utf8)
+            let path = daemon.folder + "/" + scenario
+            try template.replacingOccurrences(of: "@SPEECH@", with: folder).write(
+                toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        /// One-word prompts but a long greeting, so that the timing of the caller's turns is certain.
+        static func shortPrompts(_ callbot: inout String, _ messages: inout String) {
+            let greeting = messages.split(separator: "\n").first { $0.hasPrefix("greeting:") }.map(String.init) ?? ""
+            messages = messages.replacingOccurrences(
+                of: #"(?m)^(\s*[\w.]+): ".*"$"#, with: "$1: \"Bip.\"", options: .regularExpression)
+            messages = messages.replacingOccurrences(of: "greeting: \"Bip.\"", with: greeting)
+        }
+
+        func events(_ call: [String: Any]) throws -> [[String: Any]] {
+            try #require(call["events"] as? [[String: Any]])
+        }
+
+        @Test func aCallerInterruptsTheGreetingAndIsUnderstood() throws {
+            let daemon = try Daemon(sipPort: 25090, rtpPorts: "27100-27199", speechPort: 28770, edit: Self.shortPrompts)
+            let scenario = try prepare(daemon, scenario: "speech_barge_in.xml")
+            let sipp = try daemon.sipp(scenario, port: 25091, mediaPort: 27200, variables: ["rtp_port": "27201"])
+            #expect(sipp.status == 0, "\(sipp.output)\n\(daemon.log)")
+            #expect(daemon.log.contains("barge-in"), "the greeting was interrupted")
+            let call = try daemon.lastCall()
+            let heard = try events(call).filter { $0["type"] as? String == "utterance" }
+            #expect(heard.count == 1, "\(heard)")
+            #expect(heard.first?["intent"] as? String == "au_revoir", "\(heard)")
+            #expect((heard.first?["confidence"] as? Double ?? 0) > 0.45)
+            #expect((heard.first?["text"] as? String)?.lowercased().contains("revoir") == true, "transcript stored")
+            #expect(try events(call).contains { $0["type"] as? String == "say" && $0["key"] as? String == "survey.ask" })
+            #expect(call["survey_score"] as? Int == 5, "\(call)")
+            #expect(daemon.log.contains("turn latency"))
+            #expect(daemon.stop() == 0)
+        }
+
+        @Test func aSpokenPhoneNumberIsReadBackAndKept() throws {
+            let daemon = try Daemon(sipPort: 25092, rtpPorts: "27300-27399", speechPort: 28771, edit: Self.shortPrompts)
+            let scenario = try prepare(daemon, scenario: "speech_callback.xml")
+            let sipp = try daemon.sipp(scenario, port: 25093, mediaPort: 27400, variables: ["rtp_port": "27401"])
+            #expect(sipp.status == 0, "\(sipp.output)\n\(daemon.log)")
+            let call = try daemon.lastCall()
+            let said = try events(call).compactMap { $0["type"] as? String == "say" ? $0["key"] as? String : nil }
+            #expect(said.contains("callback.read_back") && said.contains("callback.scheduled"), "\(said)")
+            #expect(call["outcome"] as? String == "callback", "\(call)")
+            let callbacks = try runProcess(
+                binary("callbotctl"),
+                ["callbacks", "list", "--db", daemon.database, "--config", daemon.folder + "/config"])
+            #expect(callbacks.stdout.contains("0612304050") || callbacks.stdout.contains("+33612304050"), "\(callbacks.stdout)")
+            #expect(!daemon.log.contains("612304050"), "the spoken number is not logged")
+            #expect(daemon.stop() == 0)
+        }
+    }
+}
