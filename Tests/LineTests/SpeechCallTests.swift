@@ -59,6 +59,25 @@ extension Line {
             #expect(daemon.stop() == 0)
         }
 
+        @Test func anUnreachableEngineSwitchesTheCallToTheKeypad() throws {
+            let daemon = try Daemon(sipPort: 25094, rtpPorts: "27500-27599") { callbot, messages in
+                Self.shortPrompts(&callbot, &messages)
+                callbot = callbot.replacingOccurrences(
+                    of: "  engine: none\n", with: "  engine: openai\n  base_url: \"http://127.0.0.1:9/v1\"\n")
+            }
+            let scenario = try prepare(daemon, scenario: "speech_engine_down.xml")
+            let sipp = try daemon.sipp(scenario, port: 25095, mediaPort: 27600, variables: ["rtp_port": "27601"])
+            #expect(sipp.status == 0, "\(sipp.output)\n\(daemon.log)")
+            #expect(daemon.log.contains("speech recognition failed"))
+            let call = try daemon.lastCall()
+            let types = try events(call).compactMap { $0["type"] as? String }
+            let said = try events(call).compactMap { $0["type"] as? String == "say" ? $0["key"] as? String : nil }
+            #expect(types.filter { $0 == "speech_unavailable" }.count == 1, "said once: \(types)")
+            #expect(!types.contains("utterance"))
+            #expect(said.starts(with: ["greeting", "speech.unavailable", "menu", "answer.horaires"]), "\(said)")
+            #expect(daemon.stop() == 0)
+        }
+
         @Test func aSpokenPhoneNumberIsReadBackAndKept() throws {
             let daemon = try Daemon(sipPort: 25092, rtpPorts: "27300-27399", speechPort: 28771, edit: Self.shortPrompts)
             let scenario = try prepare(daemon, scenario: "speech_callback.xml")
