@@ -45,7 +45,9 @@ let package = Package(
         ),
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
-        .target(name: "Audio", dependencies: ["CSndFile"], swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CPortAudio", pkgConfig: "portaudio-2.0", providers: [.apt(["portaudio19-dev", "libasound2-dev"])]),
+        .target(name: "Audio", dependencies: ["CSndFile", "CPortAudio"], swiftSettings: swiftSettings),
         .target(name: "Speech", dependencies: ["Audio", "CEspeakNG"], swiftSettings: swiftSettings),
         .target(
             name: "Telephony",
@@ -91,6 +93,7 @@ let package = Package(
         .testTarget(name: "CallbotctlTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TelephonyTests", dependencies: ["Telephony"], swiftSettings: swiftSettings),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "Audio"], swiftSettings: swiftSettings),
+        .testTarget(name: "AudioTests", dependencies: ["Audio"], swiftSettings: swiftSettings),
         .testTarget(name: "LineTests", swiftSettings: swiftSettings),
     ]
 )

@@ -20,6 +20,8 @@ package struct Transcript: Sendable, Equatable {
 package struct RecognitionError: Error, Sendable, CustomStringConvertible {
     package var reason: String
     package var description: String { reason }
+
+    package init(reason: String) { self.reason = reason }
 }
 
 /// Speech to text.

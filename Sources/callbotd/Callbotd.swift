@@ -31,6 +31,12 @@ struct Callbotd: AsyncParsableCommand {
     @Option(name: .long, help: "Folder where synthesised prompts are kept between runs.")
     var promptCache: String = "var/cache/prompts"
 
+    @Option(name: .long, help: "The line to serve: sip or local (overrides line).")
+    var line: String?
+
+    @Flag(name: .long, help: "On the local line, stop after one call (what callbotctl console does).")
+    var once = false
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -45,6 +51,11 @@ struct Callbotd: AsyncParsableCommand {
         } catch {
             logger.critical("invalid configuration: \(error)")
             throw ExitCode(2)
+        }
+        var lineKind = deployment.config.lineKind
+        if let line {
+            guard let kind = LineKind(rawValue: line) else { throw ValidationError("--line must be sip or local") }
+            lineKind = kind
         }
         var line = deployment.config.line
         if let sipListen {
@@ -87,7 +98,7 @@ struct Callbotd: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let speechSettings = deployment.config.speech
         let environment = ProcessInfo.processInfo.environment
-        let recognizer: (any SpeechRecognizer)?
+        var recognizer: (any SpeechRecognizer)?
         do {
             recognizer = try SpeechSetup.recognizer(speechSettings, environment: environment)
         } catch {
@@ -97,7 +108,12 @@ struct Callbotd: AsyncParsableCommand {
         if speechSettings.engine == .local {
             if let home = LocalSpeechEngine.locateHome(environment: environment) {
                 // First in the group: on shutdown it stops after the calls.
-                services.append(.init(service: LocalSpeechEngine(settings: speechSettings, home: home, logger: logger)))
+                let engine = LocalSpeechEngine(settings: speechSettings, home: home, logger: logger)
+                services.append(.init(service: engine))
+                recognizer = recognizer.map {
+                    LocalSpeechEngine.WaitingRecognizer(
+                        base: $0, readiness: engine.readiness, patience: .seconds(max(20, speechSettings.timeoutSeconds)))
+                }
             } else {
                 logger.error("speech/server.py not found (set CALLBOT_HOME); calls go on with keys")
             }
@@ -114,6 +130,21 @@ struct Callbotd: AsyncParsableCommand {
             ports: Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer), records: store,
             pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
             desk: AgentDesk(capacity: deployment.config.agents.capacity), speech: speech)
+        if lineKind == .local {
+            services.append(
+                .init(
+                    service: LocalLine(settings: deployment.config.localLine, once: once, logger: logger) { call in
+                        await PhoneCall.run(call, context)
+                    },
+                    // After its one call (--once), the daemon stops as on SIGTERM.
+                    successTerminationBehavior: .gracefullyShutdownGroup))
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            logger.info("stopped")
+            return
+        }
         let settings = SIPSettings(
             publicAddress: SIPAddress(host: line.publicAddress ?? line.listenHost, port: line.listenPort),
             trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,

@@ -79,6 +79,39 @@ final class LocalSpeechEngine: Service, Sendable {
     let settings: SpeechSettings
     let home: String
     let logger: Logger
+    /// Whether the engine answers its health check.
+    let readiness = Readiness()
+
+    final class Readiness: @unchecked Sendable {
+        // @unchecked: `ready` is behind `lock`.
+        private let lock = NSLock()
+        private var ready = false
+        var isReady: Bool {
+            get { lock.withLock { ready } }
+            set { lock.withLock { ready = newValue } }
+        }
+    }
+
+    /// A recogniser that waits (up to its timeout) for the engine to be ready: a call answered
+    /// while the engine loads or restarts is heard once it is up.
+    struct WaitingRecognizer: SpeechRecognizer {
+        let base: any SpeechRecognizer
+        let readiness: Readiness
+        let patience: Duration
+
+        func transcribe(_ samples: [Int16], sampleRate: Int, hints: [String]) async throws(RecognitionError)
+            -> Transcript
+        {
+            let deadline = ContinuousClock.now + patience
+            while !readiness.isReady {
+                guard ContinuousClock.now < deadline else {
+                    throw RecognitionError(reason: "the bundled speech engine is not ready")
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            return try await base.transcribe(samples, sampleRate: sampleRate, hints: hints)
+        }
+    }
 
     init(settings: SpeechSettings, home: String, logger: Logger) {
         self.settings = settings
@@ -144,7 +177,7 @@ final class LocalSpeechEngine: Service, Sendable {
         }
         try process.run()
         logger.info("speech engine starting", metadata: ["pid": "\(process.processIdentifier)", "port": "\(settings.port)"])
-        let ready = Task { [settings, logger] in
+        let ready = Task { [settings, logger, readiness] in
             let started = ContinuousClock.now
             let health = URL(string: "http://127.0.0.1:\(settings.port)/health")!
             while !Task.isCancelled {
@@ -152,12 +185,16 @@ final class LocalSpeechEngine: Service, Sendable {
                     (response as? HTTPURLResponse)?.statusCode == 200
                 {
                     logger.info("speech engine ready", metadata: ["seconds": "\(ContinuousClock.now - started)"])
+                    readiness.isReady = true
                     return
                 }
                 try? await Task.sleep(for: .milliseconds(250))
             }
         }
-        defer { ready.cancel() }
+        defer {
+            ready.cancel()
+            readiness.isReady = false
+        }
         return await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 var status: Int32 = -1

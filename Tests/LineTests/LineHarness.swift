@@ -26,8 +26,12 @@ final class Daemon {
     /// Starts the daemon; `edit` may change the copied `callbot.yaml` and `messages.fr.yaml`.
     /// Keys only, unless `speechPort` is given: the daemon then runs the bundled speech engine
     /// on that port and this waits until the engine is ready.
+    /// `arguments` and `environment` are added to the daemon's; it is ready when its log shows
+    /// `ready` (and the speech engine's readiness, with speech).
     init(
-        sipPort: Int, rtpPorts: String, speechPort: Int? = nil, edit: (inout String, inout String) -> Void = { _, _ in }
+        sipPort: Int, rtpPorts: String, speechPort: Int? = nil, arguments: [String] = [],
+        environment extra: [String: String] = [:], ready: String = "SIP listening",
+        edit: (inout String, inout String) -> Void = { _, _ in }
     ) throws {
         self.sipPort = sipPort
         let fm = FileManager.default
@@ -56,18 +60,18 @@ final class Daemon {
             "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
             database,
             "--prompt-cache", repositoryRoot + "/var/cache/prompts",
-        ]
+        ] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment["CALLBOT_PSEUDONYM_KEY"] = "line-test-key"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let output = FileHandle(forWritingAtPath: folder + "/callbotd.log")
         process.standardOutput = output
         process.standardError = output
         try process.run()
         let deadline = Date().addingTimeInterval(60)
-        let ready = speechPort == nil ? "SIP listening" : "speech engine ready"
-        while !log.contains(ready) || !log.contains("SIP listening") {
+        while !log.contains(ready) || (speechPort != nil && !log.contains("speech engine ready")) {
             guard process.isRunning, Date() < deadline.addingTimeInterval(speechPort == nil ? 0 : 60) else {
                 throw DaemonError(message: "callbotd did not start:\n\(log)")
             }

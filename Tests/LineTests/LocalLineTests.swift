@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+extension Line {
+    /// `callbotd --line local` through PortAudio on an ALSA device of this test's own: a file of
+    /// recorded human French as the microphone, a file as the speaker (ALSA's `file` plugin, set
+    /// by `ALSA_CONFIG_PATH`; the machine's sound settings are not touched).
+    @Suite struct LocalLineTests {
+        /// 8 kHz mono samples of a WAV file.
+        static func samples(_ path: String) throws -> [Int16] {
+            let wav = try readWAV(path)
+            #expect(wav.rate == 8000)
+            return wav.samples
+        }
+
+        static func silence(_ seconds: Double) -> [Int16] { [Int16](repeating: 0, count: Int(seconds * 8000)) }
+
+        /// The key 5 as a phone sends it in-band: 770 Hz + 1336 Hz for 150 ms.
+        static func keyFive() -> [Int16] {
+            (0..<1200).map { n in
+                let t = Double(n) / 8000
+                return Int16((sin(2 * .pi * 770 * t) + sin(2 * .pi * 1336 * t)) * 8000)
+            }
+        }
+
+        static func raw(_ samples: [Int16]) -> Data {
+            samples.withUnsafeBufferPointer { Data(buffer: $0) }  // little-endian on every platform we run on
+        }
+
+        @Test func aCallerTalksAndTypesOnASoundDevice() throws {
+            let folder = NSTemporaryDirectory() + "callbot-alsa-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            // The caller: silence, "au revoir" over the greeting, silence while it is understood and
+            // the survey asked, the key 5.
+            let caller =
+                Self.silence(2.5) + (try Self.samples("/usr/share/asterisk/sounds/fr_CA_f_June/goodbye.wav"))
+                + Self.silence(9) + Self.keyFive() + Self.silence(30)
+            try Self.raw(caller).write(to: URL(fileURLWithPath: folder + "/caller.raw"))
+            let asoundrc = """
+                pcm.!default {
+                    type asym
+                    playback.pcm { type file  slave.pcm { type null }  file "\(folder)/bot.raw"  format "raw" }
+                    capture.pcm { type file  slave.pcm { type null }  file "/dev/null"  infile "\(folder)/caller.raw"  format "raw" }
+                }
+                """
+            try asoundrc.write(toFile: folder + "/asound.conf", atomically: true, encoding: .utf8)
+
+            let daemon = try Daemon(
+                sipPort: 25096, rtpPorts: "27700-27799", speechPort: 28772, arguments: ["--line", "local", "--once"],
+                environment: ["ALSA_CONFIG_PATH": folder + "/asound.conf"], ready: "local line open"
+            ) { callbot, messages in
+                SpeechCallTests.shortPrompts(&callbot, &messages)
+                // A long no-input timeout: the survey waits for the key whatever the engine's speed.
+                callbot = callbot.replacingOccurrences(
+                    of: "no_input_timeout_seconds: 6", with: "no_input_timeout_seconds: 20")
+            }
+            let deadline = Date().addingTimeInterval(90)
+            while daemon.process.isRunning && Date() < deadline { usleep(100_000) }
+            #expect(!daemon.process.isRunning, "one call, then the daemon stops:\n\(daemon.log)")
+            #expect(daemon.stop() == 0, "\(daemon.log)")
+            #expect(daemon.log.contains("barge-in"), "the greeting was interrupted:\n\(daemon.log)")
+
+            let call = try daemon.lastCall()
+            #expect(call["channel"] as? String == "local", "\(call)")
+            let events = try #require(call["events"] as? [[String: Any]])
+            let heard = events.filter { $0["type"] as? String == "utterance" }
+            #expect(heard.first?["intent"] as? String == "au_revoir", "\(heard)")
+            #expect(call["survey_score"] as? Int == 5, "the key typed in-band: \(events)\n\(daemon.log)")
+            // The bot spoke on the device: the greeting (cut short) and the one-word prompts.
+            let played = try Data(contentsOf: URL(fileURLWithPath: folder + "/bot.raw"))
+            let loud = played.withUnsafeBytes { $0.bindMemory(to: Int16.self).filter { abs(Int($0)) > 1000 }.count }
+            #expect(loud > 8000, "\(loud) loud samples played")
+        }
+    }
+}
