@@ -7,7 +7,8 @@ struct Callbotctl: AsyncParsableCommand {
         commandName: "callbotctl",
         abstract: "The administrator's command line of Callbot.",
         subcommands: [
-            Check.self, Understand.self, Intents.self, Chat.self, Calls.self, Appointments.self, Callbacks.self,
+            Check.self, Understand.self, Intents.self, Chat.self, Console.self, Calls.self, Appointments.self,
+            Callbacks.self,
         ])
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audio
 import CallbotCore
 import Foundation
 import Logging
@@ -37,6 +38,15 @@ struct Callbotd: AsyncParsableCommand {
     @Flag(name: .long, help: "On the local line, stop after one call (what callbotctl console does).")
     var once = false
 
+    @Option(name: .long, help: "The local line's microphone, a PortAudio device name or part of it.")
+    var inputDevice: String?
+
+    @Option(name: .long, help: "The local line's speaker, a PortAudio device name or part of it.")
+    var outputDevice: String?
+
+    @Flag(name: .long, help: "List the sound devices PortAudio sees and exit.")
+    var listDevices = false
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -45,6 +55,14 @@ struct Callbotd: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "callbotd")
+        if listDevices {
+            let devices = try SoundDevice.list()
+            if devices.isEmpty { logger.warning("PortAudio sees no sound device") }
+            for device in devices {
+                print("\(device.name)\t\(device.inputs) in\t\(device.outputs) out")
+            }
+            return
+        }
         let deployment: Deployment
         do {
             deployment = try Deployment.load(from: config)
@@ -131,9 +149,12 @@ struct Callbotd: AsyncParsableCommand {
             pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
             desk: AgentDesk(capacity: deployment.config.agents.capacity), speech: speech)
         if lineKind == .local {
+            var localLine = deployment.config.localLine
+            if let inputDevice { localLine.inputDevice = inputDevice }
+            if let outputDevice { localLine.outputDevice = outputDevice }
             services.append(
                 .init(
-                    service: LocalLine(settings: deployment.config.localLine, once: once, logger: logger) { call in
+                    service: LocalLine(settings: localLine, once: once, logger: logger) { call in
                         await PhoneCall.run(call, context)
                     },
                     // After its one call (--once), the daemon stops as on SIGTERM.

@@ -27,10 +27,11 @@ final class Daemon {
     /// Keys only, unless `speechPort` is given: the daemon then runs the bundled speech engine
     /// on that port and this waits until the engine is ready.
     /// `arguments` and `environment` are added to the daemon's; it is ready when its log shows
-    /// `ready` (and the speech engine's readiness, with speech).
+    /// `ready` (and the speech engine's readiness, with speech). With `console`, this runs
+    /// `callbotctl console` (which becomes a `callbotd` on the local line) instead.
     init(
         sipPort: Int, rtpPorts: String, speechPort: Int? = nil, arguments: [String] = [],
-        environment extra: [String: String] = [:], ready: String = "SIP listening",
+        environment extra: [String: String] = [:], ready: String = "SIP listening", console: Bool = false,
         edit: (inout String, inout String) -> Void = { _, _ in }
     ) throws {
         self.sipPort = sipPort
@@ -55,8 +56,8 @@ final class Daemon {
         try fm.copyItem(atPath: repositoryRoot + "/config/intents.yaml", toPath: folder + "/config/intents.yaml")
         try messages.write(toFile: folder + "/prompts/messages.fr.yaml", atomically: true, encoding: .utf8)
         _ = fm.createFile(atPath: folder + "/callbotd.log", contents: nil)
-        process.executableURL = URL(fileURLWithPath: binary("callbotd"))
-        process.arguments = [
+        process.executableURL = URL(fileURLWithPath: binary(console ? "callbotctl" : "callbotd"))
+        process.arguments = console ? ["console", "--config", folder + "/config", "--db", database] + arguments : [
             "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
             database,
             "--prompt-cache", repositoryRoot + "/var/cache/prompts",

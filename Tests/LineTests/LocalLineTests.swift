@@ -15,11 +15,11 @@ extension Line {
 
         static func silence(_ seconds: Double) -> [Int16] { [Int16](repeating: 0, count: Int(seconds * 8000)) }
 
-        /// The key 5 as a phone sends it in-band: 770 Hz + 1336 Hz for 150 ms.
-        static func keyFive() -> [Int16] {
+        /// A key as a phone sends it in-band, its two tones for 150 ms (5: 770 Hz + 1336 Hz).
+        static func key(_ low: Double, _ high: Double) -> [Int16] {
             (0..<1200).map { n in
                 let t = Double(n) / 8000
-                return Int16((sin(2 * .pi * 770 * t) + sin(2 * .pi * 1336 * t)) * 8000)
+                return Int16((sin(2 * .pi * low * t) + sin(2 * .pi * high * t)) * 8000)
             }
         }
 
@@ -27,15 +27,10 @@ extension Line {
             samples.withUnsafeBufferPointer { Data(buffer: $0) }  // little-endian on every platform we run on
         }
 
-        @Test func aCallerTalksAndTypesOnASoundDevice() throws {
+        /// A folder with an ALSA config whose default device plays `caller` and records into `bot.raw`.
+        static func soundDevice(caller: [Int16]) throws -> String {
             let folder = NSTemporaryDirectory() + "callbot-alsa-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            // The caller: silence, "au revoir" over the greeting, silence while it is understood and
-            // the survey asked, the key 5.
-            let caller =
-                Self.silence(2.5) + (try Self.samples("/usr/share/asterisk/sounds/fr_CA_f_June/goodbye.wav"))
-                + Self.silence(9) + Self.keyFive() + Self.silence(30)
             try Self.raw(caller).write(to: URL(fileURLWithPath: folder + "/caller.raw"))
             let asoundrc = """
                 pcm.!default {
@@ -45,6 +40,39 @@ extension Line {
                 }
                 """
             try asoundrc.write(toFile: folder + "/asound.conf", atomically: true, encoding: .utf8)
+            return folder
+        }
+
+        @Test func theConsoleTakesKeysAsTones() throws {
+            // Keys only (no speech engine): the caller types 1 in-band, then stays silent.
+            let folder = try Self.soundDevice(caller: Self.silence(1.5) + Self.key(697, 1209) + Self.silence(40))
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let console = try Daemon(
+                sipPort: 25097, rtpPorts: "27800-27899", environment: ["ALSA_CONFIG_PATH": folder + "/asound.conf"],
+                ready: "local line open", console: true
+            ) { callbot, messages in
+                SpeechCallTests.shortPrompts(&callbot, &messages)
+                callbot = callbot.replacingOccurrences(
+                    of: "no_input_timeout_seconds: 6", with: "no_input_timeout_seconds: 1")
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while console.process.isRunning && Date() < deadline { usleep(100_000) }
+            #expect(console.stop() == 0, "\(console.log)")
+            let call = try console.lastCall()
+            #expect(call["channel"] as? String == "local")
+            let events = try #require(call["events"] as? [[String: Any]])
+            #expect(events.contains { $0["type"] as? String == "digits" && $0["digits"] as? String == "1" }, "\(events)")
+            #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "answer.horaires" })
+            #expect(call["outcome"] as? String == "self_service", "\(call)")
+        }
+
+        @Test func aCallerTalksAndTypesOnASoundDevice() throws {
+            // The caller: silence, "au revoir" over the greeting, silence while it is understood and
+            // the survey asked, the key 5.
+            let folder = try Self.soundDevice(
+                caller: Self.silence(2.5) + (try Self.samples("/usr/share/asterisk/sounds/fr_CA_f_June/goodbye.wav"))
+                    + Self.silence(9) + Self.key(770, 1336) + Self.silence(30))
+            defer { try? FileManager.default.removeItem(atPath: folder) }
 
             let daemon = try Daemon(
                 sipPort: 25096, rtpPorts: "27700-27799", speechPort: 28772, arguments: ["--line", "local", "--once"],
