@@ -23,6 +23,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+import faster_whisper.transcribe
 from faster_whisper import WhisperModel
 
 LOG = logging.getLogger("callbot-speech")
@@ -61,6 +62,23 @@ def multipart(content_type: str, body: bytes) -> dict:
         if name:
             fields[name] = part.get_payload(decode=True) or b""
     return fields
+
+
+def shorten_audio_context(seconds: float):
+    """Whisper's encoder always sees 30 s of audio, padded with silence, which costs the same for a
+    two-second utterance. Padding only to the utterance (at least `seconds`) cuts the encoder's
+    time by half or more; on telephone prompts 10 s gave the same words as 30 s (punctuation and
+    a few letters aside) while 5 s lost short words. 0 keeps the full window."""
+    if seconds <= 0:
+        return
+    full = faster_whisper.transcribe.pad_or_trim
+    floor = int(seconds * 100)  # feature frames are 10 ms
+
+    def pad_to_utterance(array, length: int = 3000, *, axis: int = -1):
+        frames = array.shape[axis]
+        return full(array, min(length, max(floor, -(-(frames + 100) // 100) * 100)), axis=axis)
+
+    faster_whisper.transcribe.pad_or_trim = pad_to_utterance
 
 
 def compression_ratio(text: str) -> float:
@@ -163,6 +181,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--audio-context", type=float, default=10,
+                        help="seconds of audio the encoder sees at least (30 = Whisper's full window, 0 too)")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when the parent process is gone")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s callbot-speech %(message)s", stream=sys.stderr)
@@ -173,6 +193,7 @@ def main():
         signal.signal(number, lambda *_: os._exit(0))
     if args.exit_with_parent:
         threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    shorten_audio_context(args.audio_context if args.audio_context < 30 else 0)
     engine = Engine(args.model_dir, args.threads, args.beam, args.max_tokens)
     engine.transcribe(np.zeros(16000, dtype=np.float32), "fr", None)  # warm up: the first pass is slow
     server = ThreadingHTTPServer((args.host, args.port), handler_for(engine))
