@@ -10,6 +10,9 @@ package actor PromptLibrary {
     private let recordings: [String: String]
     /// Raw catalogue texts by key, to know whether a rendered prompt is the plain message.
     private let messages: [String: String]
+    /// Message keys whose rendered text holds what a caller said or typed (a phone number, their
+    /// words): synthesised each time, never kept in memory or on disk.
+    private let personal: Set<String>
     private var cache: [String: [Int16]] = [:]
     /// Where synthesised prompts are kept between runs (8 kHz 16-bit little-endian), if anywhere.
     private let cacheDirectory: String?
@@ -19,10 +22,11 @@ package actor PromptLibrary {
     /// audio across restarts.
     package init(
         audioDirectory: String, messages: [String: String], synthesizer: EspeakSynthesizer,
-        cacheDirectory: String? = nil
+        cacheDirectory: String? = nil, personal: Set<String> = []
     ) {
         self.synthesizer = synthesizer
         self.messages = messages
+        self.personal = personal
         self.cacheDirectory = cacheDirectory
         if let cacheDirectory {
             try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
@@ -45,8 +49,9 @@ package actor PromptLibrary {
             cache["file:" + key] = samples
             return samples
         }
-        if let cached = cache[text] { return cached }
-        let file = cacheDirectory.map { $0 + "/" + Self.fileName(for: text) }
+        let keep = !personal.contains(key)
+        if keep, let cached = cache[text] { return cached }
+        let file = keep ? cacheDirectory.map { $0 + "/" + Self.fileName(for: text) } : nil
         if let file, let data = FileManager.default.contents(atPath: file), data.count % 2 == 0 {
             let samples = data.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)).map(Int16.init(littleEndian:)) }
             cache[text] = samples
@@ -61,6 +66,7 @@ package actor PromptLibrary {
                     with: Result { try synthesizer.synthesizeNow(text).resampled(to: PCM.telephoneRate).samples })
             }
         }
+        guard keep else { return samples }
         if cache.count > 2000 { cache.removeAll() }
         cache[text] = samples
         if let file {

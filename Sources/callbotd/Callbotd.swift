@@ -108,7 +108,7 @@ struct Callbotd: AsyncParsableCommand {
             "audio")
         let prompts = PromptLibrary(
             audioDirectory: audioDirectory.isEmpty ? "audio" : audioDirectory, messages: deployment.messages.messages,
-            synthesizer: synthesizer, cacheDirectory: promptCache)
+            synthesizer: synthesizer, cacheDirectory: promptCache, personal: DialogueMessages.personal)
         let started = ContinuousClock.now
         await prompts.prewarm()
         logger.info("prompts ready", metadata: ["seconds": "\(ContinuousClock.now - started)"])

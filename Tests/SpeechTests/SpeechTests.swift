@@ -29,6 +29,19 @@ import Testing
         #expect(tone.resampled(to: 8000).level < speechBand.resampled(to: 8000).level - 20)
     }
 
+    @Test func whatTheCallerSaidIsNeverCached() async throws {
+        let folder = NSTemporaryDirectory() + "callbot-prompts-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let library = PromptLibrary(
+            audioDirectory: "/nonexistent", messages: ["goodbye": "Au revoir.", "read_back": "J'ai noté le {phone}."],
+            synthesizer: try EspeakSynthesizer.shared(), cacheDirectory: folder, personal: ["read_back"])
+        let fixed = try await library.audio(key: "goodbye", text: "Au revoir.")
+        let personal = try await library.audio(key: "read_back", text: "J'ai noté le 06 12 30 40 50.")
+        #expect(!fixed.isEmpty && !personal.isEmpty)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(kept == [PromptLibrary.fileName(for: "Au revoir.")], "only the fixed message is on disk: \(kept)")
+    }
+
     @Test func readsAndWritesSoundFiles() throws {
         let path = NSTemporaryDirectory() + "callbot-\(UUID().uuidString).wav"
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -21,6 +21,10 @@ package enum DialogueMessages {
         "format.time_range", "format.and", "format.hour", "format.hour_minute", "format.noon",
     ]
 
+    /// Messages that repeat what the caller said or typed (their words, their phone number):
+    /// never cached.
+    package static let personal: Set<String> = ["speech.check", "callback.read_back", "callback.confirm_caller_id"]
+
     package static let placeholders: Set<String> = [
         "service", "address", "website", "opening_hours", "agent_hours", "motifs", "label", "digit", "option1",
         "option2", "date", "motif", "slot", "reference", "digits", "window", "phone_end", "phone", "first", "last",
