@@ -14,16 +14,20 @@ package struct TurnSettings: Sendable, Equatable {
     package var minVoiced: Double
     /// How far above the tracked noise floor a frame must be to count as speech, in dB.
     package var marginDB: Double
+    /// Silence after which the utterance so far is offered for recognition ahead of the endpoint
+    /// (`Event.pause`); 0, or not less than `trailingSilence`, offers nothing.
+    package var speculateAfter: Double
 
     package init(
         trailingSilence: Double = 0.6, maxUtterance: Double = 15, speechStart: Double = 0.1, minVoiced: Double = 0.12,
-        marginDB: Double = 9
+        marginDB: Double = 9, speculateAfter: Double = 0.3
     ) {
         self.trailingSilence = trailingSilence
         self.maxUtterance = maxUtterance
         self.speechStart = speechStart
         self.minVoiced = minVoiced
         self.marginDB = marginDB
+        self.speculateAfter = speculateAfter
     }
 }
 
@@ -42,6 +46,9 @@ package struct VoiceActivityDetector: Sendable {
         case utterance([Int16])
         /// What started was not speech after all.
         case noise
+        /// The caller paused for `speculateAfter`: the audio so far, exactly the utterance that
+        /// will end if the pause lasts to the endpoint (recognition may start on it now).
+        case pause([Int16])
     }
 
     package static let frameSamples = 160
@@ -127,6 +134,12 @@ package struct VoiceActivityDetector: Sendable {
             if Double(silenceRun) * Self.frameSeconds >= settings.trailingSilence || length >= settings.maxUtterance {
                 return finish()
             }
+            let pauseFrames = Int((settings.speculateAfter / Self.frameSeconds).rounded())
+            if settings.speculateAfter > 0, settings.speculateAfter < settings.trailingSilence, silenceRun == pauseFrames,
+                Double(voicedFrames) * Self.frameSeconds >= settings.minVoiced
+            {
+                return .pause(trimmed())
+            }
             return nil
         }
     }
@@ -143,10 +156,15 @@ package struct VoiceActivityDetector: Sendable {
     }
 
     private mutating func finish() -> Event {
-        let utterance = audio.dropLast(max(0, silenceRun - 10) * Self.frameSamples)
+        let utterance = trimmed()
         let voiced = Double(voicedFrames) * Self.frameSeconds
         reset()
-        return voiced >= settings.minVoiced ? .utterance(Array(utterance)) : .noise
+        return voiced >= settings.minVoiced ? .utterance(utterance) : .noise
+    }
+
+    /// The audio so far with at most 200 ms of the trailing silence.
+    private func trimmed() -> [Int16] {
+        Array(audio.dropLast(max(0, silenceRun - 10) * Self.frameSamples))
     }
 
     private mutating func reset() {

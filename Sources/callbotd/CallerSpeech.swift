@@ -34,6 +34,8 @@ struct CallerSpeech: Sendable {
         var samples: [Int16]
         var speechEnded: ContinuousClock.Instant
         var endpointed: ContinuousClock.Instant
+        /// Recognition started at the caller's pause, on this very audio.
+        var early: Task<Transcript, any Error>?
     }
 
     func run(_ frames: AsyncStream<JitterBuffer.Frame>, inbox: CallInbox) async {
@@ -49,21 +51,42 @@ struct CallerSpeech: Sendable {
             }
             var detector = VoiceActivityDetector(settings: turn)
             var listened = true
+            // Recognition started when the caller paused: if the pause lasts to the endpoint, its
+            // result is the utterance's, ready sooner; if they talk on, it is dropped.
+            var speculation: (audio: [Int16], task: Task<Transcript, any Error>)?
+            defer { speculation?.task.cancel() }
             for await frame in frames {
                 guard let event = detector.process(frame.samples) else { continue }
                 switch event {
                 case .speechStarted:
                     listened = await inbox.callerStartedSpeaking()
+                case .pause(let samples):
+                    speculation?.task.cancel()
+                    speculation = nil
+                    if listened {
+                        let task = Task { [recognizer, hints] () async throws -> Transcript in
+                            try await recognizer.transcribe(samples, sampleRate: 8000, hints: hints)
+                        }
+                        speculation = (samples, task)
+                    }
                 case .noise:
+                    speculation?.task.cancel()
+                    speculation = nil
                     await inbox.callerStoppedSpeaking(recognizing: false)
                 case .utterance(let samples):
                     let now = ContinuousClock.now
+                    let early = speculation.flatMap { $0.audio == samples ? $0.task : nil }
+                    if early == nil { speculation?.task.cancel() }
+                    speculation = nil
                     await inbox.callerStoppedSpeaking(recognizing: listened)
                     if listened {
                         let ended = now - .milliseconds(Int(turn.trailingSilence * 1000))
-                        if case .terminated = queue.yield(Pending(samples: samples, speechEnded: ended, endpointed: now)) {
+                        let pending = Pending(samples: samples, speechEnded: ended, endpointed: now, early: early)
+                        if case .terminated = queue.yield(pending) {
                             return  // speech is off on this call
                         }
+                    } else {
+                        early?.cancel()
                     }
                 }
             }
@@ -75,13 +98,19 @@ struct CallerSpeech: Sendable {
     private func transcribe(_ utterance: Pending, inbox: CallInbox) async -> Bool {
         let seconds = Double(utterance.samples.count) / 8000
         do {
-            let transcript = try await recognizer.transcribe(utterance.samples, sampleRate: 8000, hints: hints)
+            let transcript =
+                if let early = utterance.early {
+                    try await early.value
+                } else {
+                    try await recognizer.transcribe(utterance.samples, sampleRate: 8000, hints: hints)
+                }
             let recognized = ContinuousClock.now
             logger.info(
                 "utterance recognised",
                 metadata: [
                     "audio.seconds": "\(rounded(seconds))",
                     "recognition.ms": "\(milliseconds(recognized - utterance.endpointed))",
+                    "early": "\(utterance.early != nil)",
                     "confidence": "\(rounded(transcript.confidence))", "characters": "\(transcript.text.count)",
                 ])
             let text = transcript.text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -74,6 +74,27 @@ import Testing
         }
     }
 
+    @Test func aPauseOffersTheUtteranceBeforeItsEndpoint() throws {
+        let sentence = try Self.speech("goodbye.wav")
+        let line = [Int16](repeating: 0, count: 8000) + sentence + [Int16](repeating: 0, count: 16000)
+        let events = Self.events(line)
+        let pauses = events.compactMap { if case .pause(let audio) = $0.1 { ($0.0, audio) } else { nil } }
+        let heard = Self.utterances(events)
+        #expect(pauses.count == 1 && heard.count == 1, "\(events.map(\.0))")
+        if let pause = pauses.last, let utterance = heard.first {
+            #expect(pause.1 == utterance.1, "the same audio: recognition started at the pause holds")
+            #expect(abs(utterance.0 - pause.0 - 0.3) < 0.03, "offered 300 ms earlier")
+        }
+        // A pause the caller talks through: offered, then the utterance is longer.
+        let twice = [Int16](repeating: 0, count: 8000) + sentence + [Int16](repeating: 0, count: 3200) + sentence
+            + [Int16](repeating: 0, count: 16000)
+        let both = Self.events(twice)
+        let offered = both.compactMap { if case .pause(let audio) = $0.1 { audio } else { nil } }
+        let final = Self.utterances(both)
+        #expect(final.count == 1 && offered.count == 2, "\(both.map(\.0))")
+        #expect(offered.first != final.first?.1 && offered.last == final.first?.1)
+    }
+
     @Test func theTrailingSilenceIsConfigurable() throws {
         let sentence = try Self.speech("goodbye.wav")
         let line = [Int16](repeating: 0, count: 8000) + sentence + [Int16](repeating: 0, count: 24000)
