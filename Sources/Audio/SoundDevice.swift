@@ -32,7 +32,8 @@ package final class SoundDevice: @unchecked Sendable {
         outputName = Self.name(of: outputIndex)
         let capture = try Self.open(inputIndex, input: true, sampleRate: sampleRate, framesPerBuffer: framesPerBuffer)
         do {
-            playback = try Self.open(outputIndex, input: false, sampleRate: sampleRate, framesPerBuffer: framesPerBuffer)
+            playback = try Self.open(
+                outputIndex, input: false, sampleRate: sampleRate, framesPerBuffer: framesPerBuffer)
         } catch {
             Pa_CloseStream(capture)
             throw error
@@ -129,9 +130,10 @@ package final class SoundDevice: @unchecked Sendable {
     private static func open(_ device: PaDeviceIndex, input: Bool, sampleRate: Int, framesPerBuffer: Int) throws
         -> UnsafeMutableRawPointer
     {
-        let latency = Pa_GetDeviceInfo(device).map {
-            input ? $0.pointee.defaultLowInputLatency : $0.pointee.defaultLowOutputLatency
-        } ?? 0.05
+        let latency =
+            Pa_GetDeviceInfo(device).map {
+                input ? $0.pointee.defaultLowInputLatency : $0.pointee.defaultLowOutputLatency
+            } ?? 0.05
         var parameters = PaStreamParameters(
             device: device, channelCount: 1, sampleFormat: paInt16, suggestedLatency: latency,
             hostApiSpecificStreamInfo: nil)
@@ -143,7 +145,9 @@ package final class SoundDevice: @unchecked Sendable {
         }
         guard status == paNoError.rawValue, let stream else {
             throw SoundDeviceError(
-                description: "cannot open \"\(name(of: device))\" for \(input ? "capture" : "playback") at \(sampleRate) Hz: \(text(status))")
+                description:
+                    "cannot open \"\(name(of: device))\" for \(input ? "capture" : "playback") at \(sampleRate) Hz: \(text(status))"
+            )
         }
         let started = Pa_StartStream(stream)
         guard started == paNoError.rawValue else {

@@ -135,7 +135,8 @@ package struct VoiceActivityDetector: Sendable {
                 return finish()
             }
             let pauseFrames = Int((settings.speculateAfter / Self.frameSeconds).rounded())
-            if settings.speculateAfter > 0, settings.speculateAfter < settings.trailingSilence, silenceRun == pauseFrames,
+            if settings.speculateAfter > 0, settings.speculateAfter < settings.trailingSilence,
+                silenceRun == pauseFrames,
                 Double(voicedFrames) * Self.frameSeconds >= settings.minVoiced
             {
                 return .pause(trimmed())

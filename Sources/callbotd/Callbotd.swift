@@ -130,7 +130,8 @@ struct Callbotd: AsyncParsableCommand {
                 services.append(.init(service: engine))
                 recognizer = recognizer.map {
                     LocalSpeechEngine.WaitingRecognizer(
-                        base: $0, readiness: engine.readiness, patience: .seconds(max(20, speechSettings.timeoutSeconds)))
+                        base: $0, readiness: engine.readiness,
+                        patience: .seconds(max(20, speechSettings.timeoutSeconds)))
                 }
             } else {
                 logger.error("speech/server.py not found (set CALLBOT_HOME); calls go on with keys")

@@ -20,7 +20,8 @@ final class LocalCallMedia: CallMedia, @unchecked Sendable {
     private var ended = false
 
     init() {
-        (callerAudio, audioSink) = AsyncStream.makeStream(of: JitterBuffer.Frame.self, bufferingPolicy: .bufferingNewest(250))
+        (callerAudio, audioSink) = AsyncStream.makeStream(
+            of: JitterBuffer.Frame.self, bufferingPolicy: .bufferingNewest(250))
         (signals, signalSink) = AsyncStream.makeStream(of: CallSignal.self)
     }
 
@@ -94,7 +95,8 @@ final class LocalLine: Service, Sendable {
     let runCall: @Sendable (CallLine) async -> Void
     private let state = LockedState()
 
-    init(settings: LocalLineSettings, once: Bool, logger: Logger, runCall: @escaping @Sendable (CallLine) async -> Void) {
+    init(settings: LocalLineSettings, once: Bool, logger: Logger, runCall: @escaping @Sendable (CallLine) async -> Void)
+    {
         self.settings = settings
         self.once = once
         self.logger = logger
@@ -128,11 +130,13 @@ final class LocalLine: Service, Sendable {
                 }
                 first = false
                 let media = LocalCallMedia()
-                guard state.lock.withLock({ () -> Bool in
-                    guard state.running else { return false }
-                    state.call = media
-                    return true
-                }) else { break }
+                guard
+                    state.lock.withLock({ () -> Bool in
+                        guard state.running else { return false }
+                        state.call = media
+                        return true
+                    })
+                else { break }
                 await runCall(
                     CallLine(
                         channel: "local", caller: nil, lineID: device.inputName, media: media, signals: media.signals,

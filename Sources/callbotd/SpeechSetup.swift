@@ -123,7 +123,8 @@ final class LocalSpeechEngine: Service, Sendable {
     /// of the executable that has them (a build tree or an installed prefix).
     static func locateHome(environment: [String: String]) -> String? {
         if let home = environment["CALLBOT_HOME"] { return home }
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<5 {
             for candidate in [folder.path, folder.appendingPathComponent("share/callbot").path]
             where FileManager.default.fileExists(atPath: candidate + "/speech/server.py") {
@@ -176,7 +177,8 @@ final class LocalSpeechEngine: Service, Sendable {
             exited.continuation.finish()
         }
         try process.run()
-        logger.info("speech engine starting", metadata: ["pid": "\(process.processIdentifier)", "port": "\(settings.port)"])
+        logger.info(
+            "speech engine starting", metadata: ["pid": "\(process.processIdentifier)", "port": "\(settings.port)"])
         let ready = Task { [settings, logger, readiness] in
             let started = ContinuousClock.now
             let health = URL(string: "http://127.0.0.1:\(settings.port)/health")!

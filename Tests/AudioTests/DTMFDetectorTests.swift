@@ -24,7 +24,8 @@ import Testing
 
     static func noise(_ seconds: Double, level: Double) -> [Int16] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<Int(seconds * 8000)).map { _ in Int16(Double.random(in: -1...1, using: &generator) * level * 32767) }
+        return (0..<Int(seconds * 8000)).map { _ in Int16(Double.random(in: -1...1, using: &generator) * level * 32767)
+        }
     }
 
     @Test func everyKeyIsHeardOncePerPress() {

@@ -174,8 +174,9 @@ import Testing
 
     @Test func confidentSpeechAndShortAnswersAreNotChecked() {
         var e = started()
-        #expect(said(e.handle(.utterance("quels sont vos horaires", confidence: 0.8), now: monday)).first
-            == "answer.horaires")
+        #expect(
+            said(e.handle(.utterance("quels sont vos horaires", confidence: 0.8), now: monday)).first
+                == "answer.horaires")
         // A low-confidence "non" to "autre chose ?" is not read back.
         let no = e.handle(.utterance("non merci", confidence: 0.3), now: monday)
         #expect(!said(no).contains("speech.check"))
@@ -196,7 +197,9 @@ import Testing
     @Test func uninterruptibleMessagesComeFromTheConfig() {
         var e = started()
         let actions = e.handle(.digits("0"), now: monday)
-        let transferring = actions.compactMap { if case .say(let p) = $0, p.key == "handoff.transferring" { p } else { nil } }
+        let transferring = actions.compactMap {
+            if case .say(let p) = $0, p.key == "handoff.transferring" { p } else { nil }
+        }
         #expect(transferring.first?.interruptible == false)
         #expect(demo.config.dialogue.uninterruptible == ["handoff.transferring"])
     }

@@ -57,11 +57,14 @@ final class Daemon {
         try messages.write(toFile: folder + "/prompts/messages.fr.yaml", atomically: true, encoding: .utf8)
         _ = fm.createFile(atPath: folder + "/callbotd.log", contents: nil)
         process.executableURL = URL(fileURLWithPath: binary(console ? "callbotctl" : "callbotd"))
-        process.arguments = console ? ["console", "--config", folder + "/config", "--db", database] + arguments : [
-            "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
-            database,
-            "--prompt-cache", repositoryRoot + "/var/cache/prompts",
-        ] + arguments
+        process.arguments =
+            console
+            ? ["console", "--config", folder + "/config", "--db", database] + arguments
+            : [
+                "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
+                database,
+                "--prompt-cache", repositoryRoot + "/var/cache/prompts",
+            ] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment["CALLBOT_PSEUDONYM_KEY"] = "line-test-key"
@@ -120,7 +123,8 @@ final class Daemon {
     ) throws -> (status: Int32, output: String) {
         var arguments = [
             "-t", transport,
-            "-sf", scenario.hasPrefix("/") ? scenario : repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i", "127.0.0.1", "-p", String(port), "-mi",
+            "-sf", scenario.hasPrefix("/") ? scenario : repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i",
+            "127.0.0.1", "-p", String(port), "-mi",
             "127.0.0.1", "-mp", String(mediaPort), "-m", "1", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
             "-trace_err", "-error_file", folder + "/sipp-errors.log",
         ]

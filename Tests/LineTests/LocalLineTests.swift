@@ -61,7 +61,8 @@ extension Line {
             let call = try console.lastCall()
             #expect(call["channel"] as? String == "local")
             let events = try #require(call["events"] as? [[String: Any]])
-            #expect(events.contains { $0["type"] as? String == "digits" && $0["digits"] as? String == "1" }, "\(events)")
+            #expect(
+                events.contains { $0["type"] as? String == "digits" && $0["digits"] as? String == "1" }, "\(events)")
             #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "answer.horaires" })
             #expect(call["outcome"] as? String == "self_service", "\(call)")
         }

@@ -14,11 +14,14 @@ extension Line {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let utterances = [
                 "goodbye": ["goodbye.wav"],
-                "phone": ["digits/0.wav", "digits/6.wav", "digits/12.wav", "digits/30.wav", "digits/40.wav", "digits/50.wav"],
+                "phone": [
+                    "digits/0.wav", "digits/6.wav", "digits/12.wav", "digits/30.wav", "digits/40.wav", "digits/50.wav",
+                ],
             ]
             for (name, parts) in utterances {
                 let run = try runProcess(
-                    "/usr/bin/sox", parts.map { Self.sounds + $0 } + ["-t", "ul", "-r", "8000", "-c", "1", folder + "/\(name).ul"])
+                    "/usr/bin/sox",
+                    parts.map { Self.sounds + $0 } + ["-t", "ul", "-r", "8000", "-c", "1", folder + "/\(name).ul"])
                 guard run.status == 0 else { throw DaemonError(message: "sox: \(run.stderr)") }
             }
             let template = try String(
@@ -53,7 +56,8 @@ extension Line {
             #expect(heard.first?["intent"] as? String == "au_revoir", "\(heard)")
             #expect((heard.first?["confidence"] as? Double ?? 0) > 0.45)
             #expect((heard.first?["text"] as? String)?.lowercased().contains("revoir") == true, "transcript stored")
-            #expect(try events(call).contains { $0["type"] as? String == "say" && $0["key"] as? String == "survey.ask" })
+            #expect(
+                try events(call).contains { $0["type"] as? String == "say" && $0["key"] as? String == "survey.ask" })
             #expect(call["survey_score"] as? Int == 5, "\(call)")
             #expect(daemon.log.contains("turn latency"))
             #expect(daemon.stop() == 0)
@@ -90,7 +94,9 @@ extension Line {
             let callbacks = try runProcess(
                 binary("callbotctl"),
                 ["callbacks", "list", "--db", daemon.database, "--config", daemon.folder + "/config"])
-            #expect(callbacks.stdout.contains("0612304050") || callbacks.stdout.contains("+33612304050"), "\(callbacks.stdout)")
+            #expect(
+                callbacks.stdout.contains("0612304050") || callbacks.stdout.contains("+33612304050"),
+                "\(callbacks.stdout)")
             #expect(!daemon.log.contains("612304050"), "the spoken number is not logged")
             #expect(daemon.stop() == 0)
         }

@@ -86,7 +86,8 @@ import Testing
             #expect(abs(utterance.0 - pause.0 - 0.3) < 0.03, "offered 300 ms earlier")
         }
         // A pause the caller talks through: offered, then the utterance is longer.
-        let twice = [Int16](repeating: 0, count: 8000) + sentence + [Int16](repeating: 0, count: 3200) + sentence
+        let twice =
+            [Int16](repeating: 0, count: 8000) + sentence + [Int16](repeating: 0, count: 3200) + sentence
             + [Int16](repeating: 0, count: 16000)
         let both = Self.events(twice)
         let offered = both.compactMap { if case .pause(let audio) = $0.1 { audio } else { nil } }

@@ -35,7 +35,8 @@ package enum ConfigParser {
     static func localLineSettings(_ node: YAMLNode) throws(ConfigError) -> LocalLineSettings {
         var f = try node.fields()
         let settings = LocalLineSettings(
-            inputDevice: try f.optional("input_device")?.string(), outputDevice: try f.optional("output_device")?.string())
+            inputDevice: try f.optional("input_device")?.string(),
+            outputDevice: try f.optional("output_device")?.string())
         try f.finish()
         return settings
     }
@@ -47,14 +48,16 @@ package enum ConfigParser {
             let name = try n.string()
             guard let engine = SpeechSettings.Engine(rawValue: name) else {
                 throw n.error(
-                    "engine must be one of \(SpeechSettings.Engine.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\"")
+                    "engine must be one of \(SpeechSettings.Engine.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\""
+                )
             }
             settings.engine = engine
         }
         if let n = f.optional("base_url") {
             let url = try n.string()
             guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
-                throw n.error("base_url must be an http(s) URL up to /v1, like \"https://albert.api.etalab.gouv.fr/v1\"")
+                throw n.error(
+                    "base_url must be an http(s) URL up to /v1, like \"https://albert.api.etalab.gouv.fr/v1\"")
             }
             settings.baseURL = url
         }

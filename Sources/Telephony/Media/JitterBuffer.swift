@@ -41,7 +41,8 @@ package struct JitterBuffer: Sendable {
     package var hasStarted: Bool { playhead != nil }
 
     /// A frame of silence standing for audio that did not come.
-    package static let missingFrame = Frame(samples: [Int16](repeating: 0, count: frameSamples), concealed: frameSamples)
+    package static let missingFrame = Frame(
+        samples: [Int16](repeating: 0, count: frameSamples), concealed: frameSamples)
     /// Frames still to wait before the first release (after the start or a resync).
     private var prebuffer = 0
     /// Packets not yet played out, by timestamp.
