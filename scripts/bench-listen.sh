@@ -4,6 +4,8 @@
 # (asterisk-core-sounds-fr); callbotd logs, per turn, the time from the end of the caller's
 # speech to the first audio of its answer, split into endpointing (the trailing silence),
 # recognition, understanding + dialogue, and voicing the answer. We report p50 and p95.
+# With tshark, barge-in is measured on the wire: from the caller's first RTP packet of speech to
+# the first packet of the silence that replaces the greeting.
 # ROUNDS=2 plays the utterance list that many times; SPEECH_THREADS=2 is the engine's threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +53,12 @@ for _ in $(seq 1 240); do
 done
 grep -q "speech engine ready" "$work/callbotd.log" || { echo "bench-listen: callbotd or its speech engine did not start"; cat "$work/callbotd.log"; exit 1; }
 
+if command -v tshark >/dev/null; then
+  tshark -q -i lo -f "udp and (port 35200 or port 35201)" -w "$work/cap.pcap" 2>/dev/null &
+  echo $! > "$work/tshark.pid"
+  sleep 2
+fi
+
 for round in $(seq 1 "$rounds"); do
   for name in "${!utterances[@]}"; do
     seconds=$(python3 -c "import os; print(os.path.getsize('$work/speech/$name.ul') / 8000)")
@@ -61,7 +69,9 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-python3 - "$work/callbotd.log" <<'PY'
+if [ -f "$work/tshark.pid" ]; then sleep 1; kill "$(cat "$work/tshark.pid")" 2>/dev/null || true; sleep 1;fi
+
+python3 - "$work/callbotd.log" "$work/cap.pcap" <<'PY'
 import re, sys
 turns = []
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
@@ -79,4 +89,47 @@ for key, label in [("endpoint.ms", "endpointing (trailing silence)"), ("recognit
                    ("total.ms", "end of speech → answer")]:
     values = [t[key] for t in turns]
     print(f"{label:<34}{pct(values, 50):>8.0f}{pct(values, 95):>8.0f}")
+
+import os, subprocess
+if os.path.exists(sys.argv[2]):
+    rows = subprocess.run(["tshark", "-r", sys.argv[2], "-d", "udp.port==35200,rtp", "-d", "udp.port==35201,rtp",
+                           "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport",
+                           "-e", "rtp.ssrc", "-e", "rtp.payload"], capture_output=True, text=True).stdout.splitlines()
+    # Per call: the caller's first packet of speech, then the bot's first packet of a run of 25
+    # silent ones (500 ms: longer than any pause in the greeting's first sentence).
+    def ulaw(byte):
+        byte = ~byte & 0xFF
+        magnitude = (((byte & 0x0F) << 3) + 0x84) << ((byte & 0x70) >> 4)
+        return (0x84 - magnitude) if byte & 0x80 else (magnitude - 0x84)
+    def loud(data):  # above -40 dBFS: speech has started (the recordings begin with 40-160 ms of silence)
+        samples = [ulaw(int(data[i:i + 2], 16)) for i in range(0, len(data), 2)]
+        return bool(samples) and (sum(x * x for x in samples) / len(samples)) ** 0.5 > 32768 * 0.01
+    bot = {}
+    packets = [r.split("\t") for r in rows if r.count("\t") >= 4]
+    barge = []
+    speech_at, last_caller, pending = None, 0.0, False
+    for t, src, dst, ssrc, payload in packets:
+        t = float(t)
+        if src == "35200":
+            if t - last_caller > 2:
+                speech_at, pending = None, False  # a new call
+            last_caller = t
+            if speech_at is None and loud(payload.replace(":", "")):
+                speech_at, pending = t, True
+            continue
+        if speech_at is None or not pending or t < speech_at:
+            continue
+        data = payload.replace(":", "")
+        silent = bool(data) and all(data[i:i + 2] in ("ff", "7f") for i in range(0, len(data), 2))
+        run = bot.setdefault(ssrc, [])
+        if silent:
+            run.append(t)
+            if len(run) == 25:
+                barge.append((run[0] - speech_at) * 1000)
+                pending = False
+                bot.clear()
+        else:
+            run.clear()
+    if barge:
+        print(f"{'barge-in on the wire (speech → silence)':<34}{pct(barge, 50):>8.0f}{pct(barge, 95):>8.0f}   ({len(barge)} calls)")
 PY
