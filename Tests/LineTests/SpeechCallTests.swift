@@ -63,6 +63,24 @@ extension Line {
             #expect(daemon.stop() == 0)
         }
 
+        @Test func theSpeechEngineIsRestartedWhenItDies() throws {
+            let daemon = try Daemon(sipPort: 25098, rtpPorts: "27900-27999", speechPort: 28773)
+            let pid = try #require(
+                daemon.log.firstMatch(of: /pid=(\d+) port=28773/).flatMap { Int32($0.1) }, "\(daemon.log)")
+            kill(pid, SIGKILL)
+            let deadline = Date().addingTimeInterval(60)
+            while daemon.log.components(separatedBy: "speech engine ready").count < 3 && Date() < deadline {
+                usleep(100_000)
+            }
+            #expect(daemon.log.contains("speech engine stopped; restarting"), "\(daemon.log)")
+            #expect(daemon.log.components(separatedBy: "speech engine ready").count == 3, "ready again: \(daemon.log)")
+            #expect(daemon.stop() == 0)
+            // Stopped with the daemon.
+            #expect(kill(pid, 0) != 0)
+            let restarted = daemon.log.matches(of: /pid=(\d+) port=28773/).compactMap { Int32($0.1) }.last
+            if let restarted { #expect(kill(restarted, 0) != 0, "the new engine stops with the daemon") }
+        }
+
         @Test func anUnreachableEngineSwitchesTheCallToTheKeypad() throws {
             let daemon = try Daemon(sipPort: 25094, rtpPorts: "27500-27599") { callbot, messages in
                 Self.shortPrompts(&callbot, &messages)
