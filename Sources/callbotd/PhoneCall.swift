@@ -58,13 +58,11 @@ enum PhoneCall {
                     case .say(let prompt):
                         do {
                             let samples = try await context.prompts.audio(key: prompt.key, text: prompt.text)
-                            await inbox.startPlaying(interruptible: prompt.interruptible)
                             if let (timing, handled) = turn {
                                 logTurn(timing, handled: handled, logger)
                                 turn = nil
                             }
-                            _ = await call.media.play(samples)
-                            await inbox.stoppedPlaying()
+                            await inbox.play(samples, interruptible: prompt.interruptible)
                         } catch {
                             logger.error(
                                 "cannot voice a prompt", metadata: ["prompt.key": "\(prompt.key)", "error": "\(error)"])
@@ -219,13 +217,16 @@ actor CallInbox {
         wake()
     }
 
-    func startPlaying(interruptible: Bool) {
+    /// Plays a prompt to its end, or until the caller interrupts it (a key, the start of speech).
+    /// An interruptible prompt is skipped when the caller has already answered: the rest of what
+    /// the bot meant to say goes. Checked and queued without a suspension in between, so no key
+    /// or speech can slip past.
+    func play(_ samples: [Int16], interruptible: Bool) async {
+        if interruptible && (!keys.isEmpty || speaking || recognizing > 0 || !utterances.isEmpty) { return }
         prompt = (true, interruptible)
-        // The caller already answered (keys or speech): the rest of what the bot meant to say goes.
-        if interruptible && (!keys.isEmpty || speaking || recognizing > 0 || !utterances.isEmpty) { media.interrupt() }
+        _ = await media.play(samples)
+        prompt = (false, false)
     }
-
-    func stoppedPlaying() { prompt = (false, false) }
 
     /// The stages of the utterance `listen` last returned.
     func takeTurnTiming() -> TurnTiming? {
