@@ -7,9 +7,12 @@
 # With tshark, barge-in is measured on the wire: from the caller's first RTP packet of speech to
 # the first packet of the silence that replaces the greeting.
 # ROUNDS=2 plays the utterance list that many times; SPEECH_THREADS=2 is the engine's threads.
+# CALLERS=4 places that many calls at once, all speaking at the same moment (the engine takes
+# one utterance at a time: this shows the queue); barge-in is then not measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-2}
+callers=${CALLERS:-1}
 threads=${SPEECH_THREADS:-2}
 sip_port=${SIP_PORT:-35170}
 speech_port=${SPEECH_PORT:-38765}
@@ -53,7 +56,7 @@ for _ in $(seq 1 240); do
 done
 grep -q "speech engine ready" "$work/callbotd.log" || { echo "bench-listen: callbotd or its speech engine did not start"; cat "$work/callbotd.log"; exit 1; }
 
-if command -v tshark >/dev/null; then
+if [ "$callers" = 1 ] && command -v tshark >/dev/null; then
   tshark -q -i lo -f "udp and (port 35200 or port 35201)" -w "$work/cap.pcap" 2>/dev/null &
   echo $! > "$work/tshark.pid"
   sleep 2
@@ -64,14 +67,15 @@ for round in $(seq 1 "$rounds"); do
     seconds=$(python3 -c "import os; print(os.path.getsize('$work/speech/$name.ul') / 8000)")
     wait_ms=$(python3 -c "print(int(($seconds + 4) * 1000))")
     sed -e "s|@UTTERANCE@|$work/speech/$name.ul|" -e "s|@WAIT_MS@|$wait_ms|" Tests/Fixtures/sipp/speech_turn.xml > "$work/turn.xml"
-    sipp -sf "$work/turn.xml" -i 127.0.0.1 -p 35171 -mi 127.0.0.1 -mp 35200 -m 1 -nostdin -timeout 60s -set rtp_port 35201 \
+    sipp -sf "$work/turn.xml" -i 127.0.0.1 -p 35171 -mi 127.0.0.1 -mp 35200 -m "$callers" -l "$callers" -r "$callers" \
+      -nostdin -timeout 60s -set rtp_port 35201 \
       -timeout_error "127.0.0.1:$sip_port" > /dev/null 2>&1 || echo "bench-listen: the call with '$name' failed"
   done
 done
 
 if [ -f "$work/tshark.pid" ]; then sleep 1; kill "$(cat "$work/tshark.pid")" 2>/dev/null || true; sleep 1;fi
 
-python3 - "$work/callbotd.log" "$work/cap.pcap" <<'PY'
+python3 - "$work/callbotd.log" "$work/cap.pcap" "$callers" <<'PY'
 import re, sys
 turns = []
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
@@ -82,7 +86,7 @@ if not turns:
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-print(f"turns: {len(turns)}, utterances of {min(t['audio.seconds'] for t in turns):.1f}–{max(t['audio.seconds'] for t in turns):.1f} s")
+print(f"turns: {len(turns)} ({sys.argv[3]} caller(s) at once), utterances of {min(t['audio.seconds'] for t in turns):.1f}–{max(t['audio.seconds'] for t in turns):.1f} s")
 print(f"{'stage':<34}{'p50 ms':>8}{'p95 ms':>8}")
 for key, label in [("endpoint.ms", "endpointing (trailing silence)"), ("recognition.ms", "recognition (bundled engine)"),
                    ("dialogue.ms", "understanding + dialogue"), ("voice.ms", "first audio of the answer"),
