@@ -83,12 +83,18 @@ final class LocalSpeechEngine: Service, Sendable {
     let readiness = Readiness()
 
     final class Readiness: @unchecked Sendable {
-        // @unchecked: `ready` is behind `lock`.
+        // @unchecked: the fields are behind `lock`.
         private let lock = NSLock()
         private var ready = false
+        private var missing = false
         var isReady: Bool {
             get { lock.withLock { ready } }
             set { lock.withLock { ready = newValue } }
+        }
+        /// The engine cannot run here (not installed): nothing to wait for.
+        var isMissing: Bool {
+            get { lock.withLock { missing } }
+            set { lock.withLock { missing = newValue } }
         }
     }
 
@@ -104,7 +110,7 @@ final class LocalSpeechEngine: Service, Sendable {
         {
             let deadline = ContinuousClock.now + patience
             while !readiness.isReady {
-                guard ContinuousClock.now < deadline else {
+                guard ContinuousClock.now < deadline, !readiness.isMissing else {
                     throw RecognitionError(reason: "the bundled speech engine is not ready")
                 }
                 try? await Task.sleep(for: .milliseconds(100))
@@ -141,6 +147,15 @@ final class LocalSpeechEngine: Service, Sendable {
             logger.error(
                 "the bundled speech engine is not installed (run scripts/setup.sh); calls go on with keys",
                 metadata: ["python": "\(python)"])
+            readiness.isMissing = true
+            try? await gracefulShutdown()
+            return
+        }
+        guard FileManager.default.fileExists(atPath: settings.modelDirectory + "/model.bin") else {
+            logger.error(
+                "no speech model in speech.model_dir (run scripts/setup.sh); calls go on with keys",
+                metadata: ["model_dir": "\(settings.modelDirectory)"])
+            readiness.isMissing = true
             try? await gracefulShutdown()
             return
         }

@@ -81,11 +81,20 @@ extension Line {
             if let restarted { #expect(kill(restarted, 0) != 0, "the new engine stops with the daemon") }
         }
 
-        @Test func anUnreachableEngineSwitchesTheCallToTheKeypad() throws {
+        /// The speech settings of a deployment whose engine cannot answer.
+        static let brokenEngines = [
+            // An OpenAI-compatible endpoint nobody listens on.
+            "  engine: openai\n  base_url: \"http://127.0.0.1:9/v1\"\n",
+            // The bundled engine without its model: known at start, so nothing is waited for.
+            "  engine: local\n  model_dir: /nonexistent\n",
+        ]
+
+        @Test(arguments: brokenEngines)
+        func aBrokenEngineSwitchesTheCallToTheKeypad(_ engine: String) throws {
             let daemon = try Daemon(sipPort: 25094, rtpPorts: "27500-27599") { callbot, messages in
                 Self.shortPrompts(&callbot, &messages)
-                callbot = callbot.replacingOccurrences(
-                    of: "  engine: none\n", with: "  engine: openai\n  base_url: \"http://127.0.0.1:9/v1\"\n")
+                callbot = callbot.replacingOccurrences(of: "  model_dir: var/models/whisper-base\n", with: "")
+                    .replacingOccurrences(of: "  engine: none\n", with: engine)
             }
             let scenario = try prepare(daemon, scenario: "speech_engine_down.xml")
             let sipp = try daemon.sipp(scenario, port: 25095, mediaPort: 27600, variables: ["rtp_port": "27601"])
