@@ -194,6 +194,40 @@ import Testing
         #expect(said(again) == ["speech.unavailable", "booking.ask_motif"])
     }
 
+    /// The caller's day is always said back: in the offer when it has room that day,
+    /// or in "nothing left that day" before another day is offered.
+    @Test func aSpokenDayIsSaidBack() {
+        func texts(_ actions: [DialogueAction]) -> String {
+            actions.compactMap { if case .say(let p) = $0 { p.text } else { nil } }.joined(separator: " ")
+        }
+        let thursday = LocalDateTime(iso: "2026-11-26T09:00:00+01:00")!
+        let friday = LocalDateTime(iso: "2026-11-27T09:00:00+01:00")!
+        let asked = "je voudrais un rendez-vous pour un passeport jeudi matin"
+        for (start, expected) in [(thursday, "booking.offer_one"), (friday, "booking.nothing_that_day")] {
+            var e = started()
+            let search = e.handle(.utterance(asked, confidence: 0.9), now: monday)
+            guard case .findSlots(_, let preference, _, _)? = search.last else {
+                Issue.record("no slot search: \(search)")
+                continue
+            }
+            #expect(preference.date == thursday.date && preference.partOfDay == .morning)
+            let offer = e.handle(
+                .slotsFound([Slot(motifID: "titres", start: start, durationMinutes: 20)]), now: monday)
+            #expect(said(offer).first == expected)
+            #expect(texts(offer).contains("jeudi 26 novembre"), "\(texts(offer))")
+        }
+        var callback = started()
+        _ = callback.handle(.utterance("rappelez-moi jeudi s'il vous plaît", confidence: 0.9), now: monday)
+        let window = CallbackWindow(
+            date: friday.date,
+            range: TimeRange(start: TimeOfDay(hour: 9, minute: 0)!, end: TimeOfDay(hour: 12, minute: 0)!))
+        let offer = callback.handle(.callbackWindowsFound([window]), now: monday)
+        #expect(said(offer) == ["callback.nothing_that_day", "callback.offer_window"])
+        #expect(
+            texts(offer).contains("jeudi 26 novembre") && texts(offer).contains("vendredi 27 novembre"),
+            "\(texts(offer))")
+    }
+
     @Test func uninterruptibleMessagesComeFromTheConfig() {
         var e = started()
         let actions = e.handle(.digits("0"), now: monday)

@@ -758,7 +758,12 @@ package struct DialogueEngine: Sendable {
             return offerHandoffOrGoodbye(&out)
         }
         if !preference.isEmpty, !Self.window(window, matches: preference) {
-            out.say(prompt("callback.no_window"))
+            // The day the caller asked for is said back, so a misheard day is noticed.
+            if let date = preference.date, window.date != date {
+                out.say(prompt("callback.nothing_that_day", ["date": format.date(date, today: today)]))
+            } else {
+                out.say(prompt("callback.no_window"))
+            }
         }
         ask(
             [prompt("callback.offer_window", ["window": format.window(window, today: today)])],
