@@ -39,7 +39,7 @@ enum PhoneCall {
         await withDiscardingTaskGroup { group in
             group.addTask { [logger] in
                 for await signal in call.signals {
-                    logger.debug("line signal", metadata: ["signal": "\(signal)"])
+                    logger.debug("line signal", metadata: ["signal": "\(signal.logDescription)"])
                     await inbox.deliver(signal)
                 }
                 await inbox.deliver(.hangUp)
@@ -356,4 +356,16 @@ actor AgentDesk {
     }
 
     func release() { inProgress = max(0, inProgress - 1) }
+}
+
+extension CallSignal {
+    /// The signal for a log line: which key was typed is left out (keys spell phone numbers and
+    /// references).
+    var logDescription: String {
+        switch self {
+        case .key: "key"
+        case .transferFinished(let status): "transfer finished \(status)"
+        case .hangUp: "hang-up"
+        }
+    }
 }
