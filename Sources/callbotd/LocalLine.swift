@@ -122,7 +122,7 @@ final class LocalLine: Service, Sendable {
         defer {
             state.lock.withLock { state.running = false }
         }
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             var first = true
             while !Task.isShuttingDownGracefully {
                 if !first {
