@@ -51,6 +51,12 @@ import Testing
         #expect(slots(text).phone == expected)
     }
 
+    @Test func noDateInAPhoneNumber() {
+        #expect(slots("mon numéro c'est le 06.12.30.40.50").date == nil)
+        #expect(slots("c'est le 06 12 30 40 50").date == nil)
+        #expect(slots("le 24/11/2026").date?.iso == "2026-11-24")
+    }
+
     @Test func noPhoneInShortNumbers() {
         #expect(slots("le 3 décembre à 14 heures").phone == nil)
         #expect(slots("12 34").phone == nil)

@@ -113,7 +113,11 @@ package enum SlotExtractor {
                 !isTimeUnit(at(i + 3))
             else { continue }
             var year = today.year
-            if let y = Int(at(i + 3)), (2000...2100).contains(y) { year = y }
+            if let y = Int(at(i + 3)) {
+                // "le 06 12 30 40 50" is a phone number, not the 6th of December.
+                guard (2000...2100).contains(y), Int(at(i + 4)) == nil else { continue }
+                year = y
+            }
             guard var date = LocalDate(year: year, month: month, day: day) else { continue }
             if date < today, Int(at(i + 3)) == nil { date = LocalDate(year: year + 1, month: month, day: day) ?? date }
             return date
