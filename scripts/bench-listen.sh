@@ -9,6 +9,7 @@
 # ROUNDS=2 plays the utterance list that many times; SPEECH_THREADS=2 is the engine's threads.
 # CALLERS=4 places that many calls at once, all speaking at the same moment (the engine takes
 # one utterance at a time: this shows the queue); barge-in is then not measured.
+# The daemon's log (engine lines included) is left in var/bench-listen-callbotd.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-2}
@@ -21,7 +22,7 @@ for tool in sipp sox python3; do command -v $tool >/dev/null || { echo "bench-li
 
 swift build -c release --product callbotd >/dev/null
 work=$(mktemp -d)
-trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; sleep 1; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; sleep 1; cp "$work/callbotd.log" var/bench-listen-callbotd.log; rm -rf "$work"' EXIT
 mkdir -p "$work/config" "$work/prompts" "$work/speech"
 cp config/intents.yaml "$work/config/"
 cp prompts/messages.fr.yaml "$work/prompts/"

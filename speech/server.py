@@ -13,7 +13,9 @@ import io
 import json
 import logging
 import os
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -94,8 +96,11 @@ class Engine:
         self.lock = threading.Lock()
         self.name = "whisper-base"
 
-    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None) -> dict:
+    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None, wanted=lambda: True) -> dict | None:
+        """The transcript, or None when the request is no longer `wanted` once its turn comes."""
         with self.lock:
+            if not wanted():
+                return None
             started = time.monotonic()
             segments, info = self.model.transcribe(
                 audio, language=language or None, beam_size=self.beam, temperature=0.0,
@@ -111,6 +116,15 @@ class Engine:
             "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob,
                           "no_speech_prob": s.no_speech_prob} for i, s in enumerate(segments)],
         }
+
+
+def client_gone(connection) -> bool:
+    """Whether the client closed its connection: it no longer waits for the answer."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def handler_for(engine: Engine):
@@ -154,7 +168,14 @@ def handler_for(engine: Engine):
             except Exception as error:  # malformed upload or audio
                 return self.error(400, f"unreadable request or audio: {error}")
             field = lambda name: fields.get(name, b"").decode("utf-8", "replace").strip()
-            result = engine.transcribe(audio, field("language") or "fr", field("prompt"))
+            # Utterances wait their turn; one whose client left meanwhile (a speculative request
+            # dropped because the caller spoke on, a call that ended) is not decoded at all.
+            result = engine.transcribe(audio, field("language") or "fr", field("prompt"),
+                                       wanted=lambda: not client_gone(self.connection))
+            if result is None:
+                LOG.info("dropped %.2f s of audio: the client left before its turn", len(audio) / 16000)
+                self.close_connection = True
+                return
             LOG.info("transcribed %.2f s of audio in %.3f s", result["duration"], result["processing_seconds"])
             form = field("response_format") or "json"
             if form == "text":

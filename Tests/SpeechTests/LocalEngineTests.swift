@@ -11,14 +11,19 @@ import Testing
         .deletingLastPathComponent().path
 
     /// Starts the engine on `port` and waits until it answers (the model loads in a few seconds).
-    static func startEngine(port: Int) async throws -> Process {
+    static func startEngine(port: Int, log: URL? = nil) async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: root + "/.venv/bin/python")
         process.arguments = [
             root + "/speech/server.py", "--model-dir", root + "/var/models/whisper-base", "--port", String(port),
         ]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
@@ -59,6 +64,40 @@ import Testing
             #expect(heard.text.lowercased().contains(words), "\(name): \(heard)")
             #expect(heard.confidence > 0.3, "\(name): \(heard)")
         }
+    }
+
+    /// A speculative request the caller made obsolete by talking on is given up by the daemon:
+    /// the engine must not spend its turn on it while other callers wait.
+    @Test func aRequestGivenUpWhileQueuedIsNotDecoded() async throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("engine-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let engine = try await Self.startEngine(port: 28766, log: log)
+        defer { engine.terminate() }
+        let client = OpenAITranscriber(
+            baseURL: URL(string: "http://127.0.0.1:28766/v1")!, model: "whisper-base", apiKey: nil,
+            timeout: .seconds(30))
+        // About ten seconds of speech keeps the engine busy while the second request waits.
+        var long: [Int16] = []
+        for name in ["please-try-call-later", "queue-thankyou", "vm-nobodyavail", "queue-youarenext"] {
+            long += try SoundFile.read("/usr/share/asterisk/sounds/fr_CA_f_June/\(name).wav").resampled(to: 8000)
+                .samples
+        }
+        let first = Task { try await client.transcribe(long, sampleRate: 8000, hints: []) }
+        try await Task.sleep(for: .milliseconds(150))
+        let second = Task { try await client.transcribe(try Self.utterance("goodbye"), sampleRate: 8000, hints: []) }
+        try await Task.sleep(for: .milliseconds(150))
+        second.cancel()
+        let heard = try await first.value
+        #expect(heard.text.lowercased().contains("patience"), "\(heard)")
+        await #expect(throws: (any Error).self) { try await second.value }
+        var text = ""
+        for _ in 0..<20 {
+            text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if text.contains("dropped") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(text.contains("the client left before its turn"), "engine log:\n\(text)")
+        #expect(text.components(separatedBy: "transcribed").count - 1 == 1, "engine log:\n\(text)")
     }
 
     @Test func anEngineThatIsDownIsAnErrorNotAHang() async throws {
