@@ -40,6 +40,8 @@ import Testing
         #expect(slots("ce soir").partOfDay == .evening)
         #expect(slots("ce soir").date == monday)
         #expect(slots("à midi").partOfDay == nil)
+        #expect(slots("avant midi").partOfDay == .morning && slots("avant midi").time == nil)
+        #expect(slots("demain en fin de journée").partOfDay == .evening)
     }
 
     @Test(arguments: [

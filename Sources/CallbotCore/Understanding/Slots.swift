@@ -160,8 +160,8 @@ package enum SlotExtractor {
         for i in 0..<n {
             let word = tokens[i]
             if word == "midi" || word == "minuit" {
-                // "midi" alone is noon; "apres midi" is a part of day.
-                if word == "midi", at(i - 1) == "apres" { continue }
+                // "midi" alone is noon; "apres midi" and "avant midi" are parts of day.
+                if word == "midi", at(i - 1) == "apres" || at(i - 1) == "avant" { continue }
                 var minutes = word == "midi" ? 12 * 60 : 0
                 minutes += fraction(after: i + 1, in: tokens)
                 if at(i + 1) == "moins", at(i + 2) == "le", at(i + 3) == "quart" { minutes -= 15 }
@@ -209,6 +209,9 @@ package enum SlotExtractor {
             case "soir", "soiree", "soirs": return .evening
             case "aprem": return .afternoon
             case "midi" where i > 0 && (tokens[i - 1] == "apres" || tokens[i - 1] == "apresmidi"): return .afternoon
+            case "midi" where i > 0 && tokens[i - 1] == "avant": return .morning
+            // "en fin de journée": the late afternoon, which the evening slots and windows cover.
+            case "journee" where i > 1 && tokens[i - 1] == "de" && tokens[i - 2] == "fin": return .evening
             case "apresmidi": return .afternoon
             default: continue
             }
