@@ -143,18 +143,16 @@ final class LocalSpeechEngine: Service, Sendable {
 
     func run() async throws {
         let python = home + "/.venv/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            logger.error(
-                "the bundled speech engine is not installed (run scripts/setup.sh); calls go on with keys",
-                metadata: ["python": "\(python)"])
-            readiness.isMissing = true
-            try? await gracefulShutdown()
-            return
-        }
-        guard FileManager.default.fileExists(atPath: settings.modelDirectory + "/model.bin") else {
-            logger.error(
-                "no speech model in speech.model_dir (run scripts/setup.sh); calls go on with keys",
-                metadata: ["model_dir": "\(settings.modelDirectory)"])
+        let missing: (String, Logger.Metadata)? =
+            if !FileManager.default.isExecutableFile(atPath: python) {
+                ("the bundled speech engine is not installed", ["python": "\(python)"])
+            } else if !FileManager.default.fileExists(atPath: settings.modelDirectory + "/model.bin") {
+                ("no speech model in speech.model_dir", ["model_dir": "\(settings.modelDirectory)"])
+            } else {
+                nil
+            }
+        if let (what, metadata) = missing {
+            logger.error("\(what) (run scripts/setup.sh); calls go on with keys", metadata: metadata)
             readiness.isMissing = true
             try? await gracefulShutdown()
             return
