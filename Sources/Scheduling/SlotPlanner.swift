@@ -51,20 +51,31 @@ package struct SlotPlanner: Sendable {
             let fitting = day.filter { fits($0.start.time, preference) }
             return Array(ordered(fitting.isEmpty ? day : fitting, around: preference.time).prefix(limit))
         }
+        var days =
+            first <= last ? (0...(last.daysSinceEpoch - first.daysSinceEpoch)).map { first.adding(days: $0) } : []
+        if let near = preference.near {
+            // Nearest first; of two days as near, the later one (a caller who could not have a day
+            // is better served after it than before it).
+            days.sort {
+                let (a, b) = (
+                    abs($0.daysSinceEpoch - near.daysSinceEpoch), abs($1.daysSinceEpoch - near.daysSinceEpoch)
+                )
+                return a != b ? a < b : $0 > $1
+            }
+        }
         var found: [Slot] = []
-        var date = first
-        while date <= last && found.count < limit {
+        for date in days where found.count < limit {
             let day = slots(candidates(motif, on: date, utcOffset: now.utcOffset)).filter {
                 fits($0.start.time, preference)
             }
             found += ordered(day, around: preference.time).prefix(limit - found.count)
-            date = date.adding(days: 1)
         }
         if found.isEmpty && (preference.partOfDay != nil || preference.time != nil) {
             return freeSlots(
-                motif, preference: Preference(), excluding: excluding, limit: limit, now: now, booked: booked)
+                motif, preference: Preference(near: preference.near), excluding: excluding, limit: limit, now: now,
+                booked: booked)
         }
-        return found
+        return found.sorted { $0.start < $1.start }
     }
 
     /// Whether a time matches the part of the day (and is within an hour of the preferred time).

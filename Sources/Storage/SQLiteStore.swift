@@ -344,7 +344,7 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
             db, sql: "SELECT * FROM call_events WHERE call_id = ? ORDER BY seq", arguments: [record.id]
         ).map { event in
             CallEvent(
-                type: event["type"], at: LocalDateTime(iso: event["at"]) ?? started,
+                kind: EventKind(rawValue: event["type"]), at: LocalDateTime(iso: event["at"]) ?? started,
                 fields: (try? decoder.decode([String: JSONValue].self, from: Data((event["fields"] as String).utf8)))
                     ?? [:])
         }

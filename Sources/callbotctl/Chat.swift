@@ -28,33 +28,18 @@ struct Chat: AsyncParsableCommand {
         guard let transferOutcome = TransferOutcome(rawValue: transfer) else {
             throw ValidationError("--transfer must be answered, busy, no_answer or failed")
         }
-        let callerNumber = try normalizedCaller(caller)
         let start = try clock.now.map { _ in try clock.resolve(timeZone: loaded.config.service.timeZone) }
-        let now = makeClock(start: start, timeZone: loaded.config.service.timeZone)
         let store = try database.open(loaded)
-        let pseudonymizer = try KeyedPseudonymizer.load(loaded.config.privacy)
-        try await store.purgeTranscripts(olderThanDays: loaded.config.privacy.transcriptRetentionDays, now: now())
-        let scheduler = Scheduler(config: loaded.config, store: store, pseudonymizer: pseudonymizer)
-        var session = CallSession(
-            deployment: loaded, understander: Understander(catalog: loaded.intents), ports: scheduler, records: store,
-            callID: newCallID(), channel: "chat", callerNumber: callerNumber,
-            callerHash: callerNumber.map(pseudonymizer.pseudonym(for:)), clock: now)
-
-        var outputs = await session.handle(.started)
-        while true {
-            for output in outputs { show(output) }
-            if session.isFinished { break }
-            if let transfer = outputs.lazy.compactMap({ if case .transfer = $0 { return true } else { return nil } })
-                .first, transfer
-            {
-                outputs = await session.handle(.transferResult(transferOutcome))
-                continue
-            }
+        var call = try await ChatCall(
+            deployment: loaded, store: store, caller: try normalizedCaller(caller), start: start,
+            transfer: transferOutcome)
+        for output in await call.start() { show(output) }
+        while !call.isFinished {
             guard let line = readLine() else {
-                outputs = await session.handle(.hangUp)
-                continue
+                for output in await call.send(.hangUp) { show(output) }
+                break
             }
-            outputs = await session.handle(Self.event(line))
+            for output in await call.send(Self.event(line)) { show(output) }
         }
     }
 
@@ -72,7 +57,7 @@ struct Chat: AsyncParsableCommand {
         switch output {
         case .say(let prompt):
             print("bot: " + prompt.text)
-        case .event(let event) where CallEvent.reported.contains(event.type) || event.type == "error":
+        case .event(let event) where EventKind.reported.contains(event.kind) || event.kind == .error:
             var fields = event.fields
             fields["type"] = .string(event.type)
             fields["at"] = .string(event.at.iso)
@@ -81,5 +66,41 @@ struct Chat: AsyncParsableCommand {
             break
         }
         flushStandardOutput()
+    }
+}
+
+/// One call over text, as `chat` and `scenarios` run it: the real dialogue, scheduling and
+/// storage; transfers end as `transfer` says.
+struct ChatCall {
+    private var session: CallSession
+    private let transfer: TransferOutcome
+
+    init(deployment: Deployment, store: SQLiteStore, caller: String?, start: LocalDateTime?, transfer: TransferOutcome)
+        async throws
+    {
+        let now = makeClock(start: start, timeZone: deployment.config.service.timeZone)
+        let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
+        try await store.purgeTranscripts(olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: now())
+        let scheduler = Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer)
+        session = CallSession(
+            deployment: deployment, understander: Understander(catalog: deployment.intents), ports: scheduler,
+            records: store, callID: newCallID(), channel: "chat", callerNumber: caller,
+            callerHash: caller.map(pseudonymizer.pseudonym(for:)), clock: now)
+        self.transfer = transfer
+    }
+
+    var isFinished: Bool { session.isFinished }
+
+    mutating func start() async -> [CallSession.Output] { await send(.started) }
+
+    /// Feeds one event; a transfer is answered at once with the configured outcome.
+    mutating func send(_ event: DialogueEvent) async -> [CallSession.Output] {
+        var outputs = await session.handle(event)
+        var latest = outputs
+        while !session.isFinished, latest.contains(where: { if case .transfer = $0 { true } else { false } }) {
+            latest = await session.handle(.transferResult(transfer))
+            outputs += latest
+        }
+        return outputs
     }
 }

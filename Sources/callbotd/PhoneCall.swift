@@ -86,10 +86,10 @@ enum PhoneCall {
                         await waitForPlayback(call.media, inbox)
                         await call.hangUp()
                     case .event(let event):
-                        if CallEvent.reported.contains(event.type) {
+                        if EventKind.reported.contains(event.kind) {
                             logger.info(
                                 "\(event.type)",
-                                metadata: event.type == "call.ended"
+                                metadata: event.kind == .callEnded
                                     ? ["outcome": "\(event.fields["outcome"]?.stringValue ?? "")"] : [:])
                         }
                     }

@@ -186,6 +186,10 @@ import Testing
         var e = started()
         let actions = e.handle(.speechUnavailable, now: monday)
         #expect(said(actions) == ["speech.unavailable", "menu"])
+        #expect(
+            actions.contains {
+                if case .say(let p) = $0 { p.text.contains("Prendre rendez-vous, tapez 4") } else { false }
+            })
         #expect(actions.last == .listen(ListenSpec(timeoutSeconds: 6, maxDigits: 1)))
         // Mid-booking, the pending question is asked again.
         var booking = started()

@@ -6,7 +6,8 @@ import Testing
     @Test func answersAQuestionAndRecordsTheCall() throws {
         let db = ScratchDatabase()
         let run = try db.chat(["vous ouvrez à quelle heure samedi", "non merci", "dtmf 4"], now: mondayMorning)
-        #expect(run.bot.contains { $0.contains("le samedi de 9 heures à midi") })
+        // A day asked is answered for that day.
+        #expect(run.bot.contains { $0.contains("Samedi 28 novembre, la mairie est ouverte de 9 heures à midi") })
         #expect(run.events("survey").first?["score"] as? Int == 4)
         #expect(run.events("call.ended").first?["outcome"] as? String == "self_service")
         let record = try #require(try db.ctl(["calls", "show", "--last", "--json"]).json as? [String: Any])
@@ -18,7 +19,7 @@ import Testing
             events.contains {
                 $0["type"] as? String == "utterance" && $0["text"] as? String == "vous ouvrez à quelle heure samedi"
             })
-        #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "answer.horaires" })
+        #expect(events.contains { $0["type"] as? String == "say" && $0["key"] as? String == "hours.day_open" })
         // The caller's number is stored as a keyed hash only.
         let caller = try #require(record["caller"] as? String)
         #expect(caller.hasPrefix("h:") && !caller.contains("611223344"))
@@ -77,11 +78,13 @@ import Testing
         let list = try #require(try db.ctl(["appointments", "list", "--json"]).json as? [[String: Any]])
         #expect(list.first?["status"] as? String == "cancelled")
 
-        // A wrong reference is said so, and an agent is offered after repeated failures.
+        // A wrong reference is said so; after repeated failures an agent or a callback is offered,
+        // and key 0 reaches the agent.
         let wrong = try db.chat(
-            ["dtmf 5", "dtmf 999999", "dtmf 888888", "dtmf 777777", "hangup"], now: mondayMorning, caller: nil)
+            ["dtmf 5", "dtmf 999999", "dtmf 888888", "dtmf 777777", "dtmf 0"], now: mondayMorning, caller: nil)
         #expect(wrong.bot.filter { $0.contains("Je ne trouve pas de rendez-vous") }.count >= 2)
-        #expect(wrong.events("handoff").first?["reason"] as? String == "not_understood")
+        #expect(wrong.bot.contains { $0.contains("un conseiller peut retrouver votre rendez-vous") })
+        #expect(wrong.events("handoff").first?["reason"] as? String == "caller_request")
     }
 
     @Test func schedulesACallbackOnAnotherNumber() throws {
@@ -142,12 +145,14 @@ import Testing
         #expect(run.events("handoff").first?["reason"] as? String == "caller_accepted")
     }
 
-    @Test func silenceIsRepromptedThenHandedOff() throws {
+    @Test func aSilentLineGetsTheMenuThenAGoodbyeAndNoAgent() throws {
         let db = ScratchDatabase()
         let run = try db.chat(["silence", "silence", "silence"], now: mondayMorning)
-        #expect(run.bot.filter { $0 == "Je ne vous entends pas." }.count == 2)
-        #expect(run.bot.contains { $0.contains("tapez 0") }, "the keypad menu is offered")
-        #expect(run.events("handoff").first?["reason"] as? String == "not_understood")
+        #expect(run.bot.filter { $0 == "Je n'entends rien." }.count == 2)
+        #expect(run.bot.contains { $0.contains("Parler à un conseiller, tapez 0") }, "the keypad menu is offered")
+        #expect(run.bot.contains { $0.contains("Je ne vous entends toujours pas") })
+        #expect(run.events("handoff").isEmpty, "an agent is never handed an empty call")
+        #expect(run.events("call.ended").first?["outcome"] as? String == "no_response")
     }
 
     @Test func hangingUpMidBookingWritesNothing() throws {

@@ -102,12 +102,12 @@ final class ScratchFile {
             id: "c-1", channel: "chat", startedAt: at("2026-10-01T10:00:00+02:00"), callerHash: "h:1")
         record.append(
             CallEvent(
-                type: "utterance", at: at("2026-10-01T10:00:05+02:00"),
+                kind: .utterance, at: at("2026-10-01T10:00:05+02:00"),
                 fields: ["text": "bonjour", "confidence": .double(0.9)]))
-        record.append(CallEvent(type: "survey", at: at("2026-10-01T10:01:00+02:00"), fields: ["score": 5]))
+        record.append(CallEvent(kind: .survey, at: at("2026-10-01T10:01:00+02:00"), fields: ["score": 5]))
         record.append(
             CallEvent(
-                type: "call.ended", at: at("2026-10-01T10:01:05+02:00"),
+                kind: .callEnded, at: at("2026-10-01T10:01:05+02:00"),
                 fields: ["outcome": "self_service", "intents": .array(["horaires"])]))
         try await store.save(record)
         let loaded = try #require(try await store.record(id: "c-1"))

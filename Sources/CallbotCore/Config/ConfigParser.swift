@@ -393,8 +393,18 @@ package enum ConfigParser {
             }
             intents.append(try intent(name, value))
         }
+        var catalog = IntentCatalog(intents: intents, noneThreshold: threshold)
+        if let topicsNode = top.optional("keypad_topics") {
+            var t = try topicsNode.fields()
+            let keypadNode = try t.required("keypad")
+            let digit = try keypadNode.string()
+            guard digit.count == 1, digit.first!.isNumber else { throw keypadNode.error("keypad must be one digit") }
+            catalog.topicsKeypad = (digit, try t.required("label").string())
+            try t.finish()
+        }
+        catalog.otherSubjects = try top.optional("other_subjects")?.strings() ?? []
         try top.finish()
-        return IntentCatalog(intents: intents, noneThreshold: threshold)
+        return catalog
     }
 
     static func intent(_ name: String, _ node: YAMLNode) throws(ConfigError) -> IntentDefinition {
@@ -416,7 +426,8 @@ package enum ConfigParser {
         }
         let definition = IntentDefinition(
             name: name, examples: examples, keywords: try f.optional("keywords")?.strings() ?? [], action: action,
-            answer: try f.optional("answer")?.string(), offerMotif: try f.optional("offer")?.string(), keypad: keypad)
+            answer: try f.optional("answer")?.string(), offerMotif: try f.optional("offer")?.string(), keypad: keypad,
+            label: try f.optional("label")?.string(), facility: try f.optional("facility")?.bool() ?? false)
         try f.finish()
         if action == .answer && definition.answer == nil {
             throw node.error("intent \"\(name)\" has action answer but no answer message key")

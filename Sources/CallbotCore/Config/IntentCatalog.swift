@@ -28,6 +28,24 @@ package struct IntentDefinition: Sendable {
     package var offerMotif: String?
     /// Digit of the keypad menu that selects this intent.
     package var keypad: String?
+    /// How the keypad menu names it; an answer intent with a label and no digit is in the topics menu.
+    package var label: String? = nil
+    /// Whether its answer is about the service's own premises (hours, address): a question that
+    /// names another place or body is not for it, even with one of its keywords.
+    package var facility: Bool = false
+}
+
+/// A digit of the keypad menu and what it selects.
+package struct KeypadItem: Sendable, Equatable {
+    package enum Target: Sendable, Equatable {
+        case intent(String)
+        /// The second menu, of information topics.
+        case topics
+    }
+
+    package var digit: String
+    package var label: String
+    package var target: Target
 }
 
 /// `intents.yaml`.
@@ -35,6 +53,41 @@ package struct IntentCatalog: Sendable {
     package var intents: [IntentDefinition]
     /// Below this confidence the intent is `none`.
     package var noneThreshold: Double
+    /// The digit and label of the information topics menu, if there is one.
+    package var topicsKeypad: (digit: String, label: String)? = nil
+    /// Subjects that are not the service's (other facilities, other administrations).
+    package var otherSubjects: [String] = []
+
+    /// The first-level keypad menu, in digit order (0 last).
+    package var menu: [KeypadItem] {
+        var items = intents.compactMap { intent in
+            intent.keypad.map {
+                KeypadItem(digit: $0, label: intent.label ?? intent.name, target: .intent(intent.name))
+            }
+        }
+        if let topicsKeypad {
+            items.append(KeypadItem(digit: topicsKeypad.digit, label: topicsKeypad.label, target: .topics))
+        }
+        return items.sorted { Self.menuOrder($0.digit) < Self.menuOrder($1.digit) }
+    }
+
+    /// The information topics menu: answer intents with a label and no digit of their own, numbered 1, 2, 3…
+    package var topics: [KeypadItem] {
+        guard topicsKeypad != nil else { return [] }
+        let named = intents.filter { $0.keypad == nil && $0.label != nil }
+        return named.prefix(8).enumerated().map {
+            KeypadItem(digit: String($0.offset + 1), label: $0.element.label!, target: .intent($0.element.name))
+        }
+    }
+
+    private static func menuOrder(_ digit: String) -> Int {
+        switch digit {
+        case "0": 10
+        case "*": 11
+        case "#": 12
+        default: Int(digit) ?? 13
+        }
+    }
 
     package func intent(named name: String) -> IntentDefinition? { intents.first { $0.name == name } }
 

@@ -1,874 +1,566 @@
 /// The conversation of one call, as a state machine: events in, actions out.
 ///
 /// It never does I/O. Requests that need storage or the network (free slots, a booking, the
-/// generative fallback…) are actions; their results come back as events. A booking is only
-/// announced once the `booked` event confirms it was committed.
+/// generative fallback…) are actions; their results come back as events. Speech and keys are
+/// first read into one ``CallerReply`` for the question the caller is answering; the
+/// conversation then hands it to the flow in progress (booking, managing an appointment,
+/// callback), each a small machine of its own, or handles it itself (requests, answers,
+/// hand-off, survey). A booking is only announced once the `booked` event confirms it.
 package struct DialogueEngine: Sendable {
     /// Where the conversation stands.
-    enum State: Sendable {
+    enum Stage {
         case notStarted
-        /// Waiting for a request; `afterAnswer` once something was answered ("autre chose ?").
+        /// Waiting for a request; `afterAnswer` once something was done ("autre chose ?").
         case main(afterAnswer: Bool)
-        /// A yes/no question (1 = yes, 2 = no).
+        /// The keypad topics menu.
+        case topics
+        /// A yes/no question of the conversation's own.
         case question(Question)
-        case choosingMotif(Purpose)
-        case waitingForSlots(Purpose, motif: String, preference: Preference, fellBack: Bool)
-        case offeringSlots(Purpose, motif: String, slots: [Slot])
-        case askingDay(Purpose, motif: String)
-        case confirmingSlot(Purpose, Slot)
-        case waitingForBooking(Purpose, Slot)
-        case waitingForAppointments(byReference: Bool, moveRequested: Bool?)
-        case askingReference(moveRequested: Bool?)
-        case managing(Appointment, moveRequested: Bool?)
-        case confirmingCancel(Appointment)
-        case waitingForCancel(Appointment)
-        case waitingForWindows(Preference, fellBack: Bool)
-        case offeringWindow(CallbackWindow)
-        case askingWhen
-        case confirmingCallerID(CallbackWindow)
-        case askingNumber(CallbackWindow)
-        case readingBackNumber(CallbackWindow, phone: String)
-        case waitingForCallback
-        /// After a refused or impossible hand-off: 1 = callback, 2 = appointment.
-        case offeringAlternatives
+        case booking(BookingFlow)
+        case managing(ManageFlow)
+        case callback(CallbackFlow)
+        /// Agents cannot take the call: 1 callback, 2 appointment, 3 neither.
+        case alternatives
         case transferring(HandoffContext)
         case waitingForAssistant
         case survey
-        /// A poorly recognised utterance read back to the caller: yes resumes `resume` with it.
-        indirect case checkingHeard(Understanding, resume: State)
         case ended
     }
 
-    enum Question: Sendable, Equatable {
+    enum Question: Equatable {
         case offerBooking(motif: String)
         case offerHandoff
     }
 
-    enum Purpose: Sendable, Equatable {
-        case book
-        case move(Appointment)
-    }
-
     private let deployment: Deployment
     private let understander: Understander
-    private let format: SpokenFormat
-    private let callID: String
-    private let callerNumber: String?
+    private let reader: ReplyReader
+    private var context: DialogueContext
 
-    private(set) var state: State = .notStarted
-    private var reprompts = 0
-    /// What to say again on "répétez" or after a no-input.
-    private var lastQuestion: [Prompt] = []
+    private(set) var stage: Stage = .notStarted
+    /// What the caller is answering, and the prompts that asked it.
+    private var expectation: Expectation = .request
+    private var question: [Prompt] = []
+    /// The last substantive things said (an answer, an offer, a recap), for "répétez".
+    private var lastSaid: [Prompt] = []
+    /// A poorly heard utterance read back to the caller, acted on if they say yes.
+    private var heard: (understanding: Understanding, expectation: Expectation, question: [Prompt])?
+    private var misunderstood = 0
+    private var silences = 0
+
+    // What happened, for the outcome and the hand-off summary.
     private var intents: [String] = []
     private var requests: [String] = []
     private var lastSlots: [String: String] = [:]
-    /// The last answered intent, to choose a motif without asking.
+    /// The last answered topic, to choose a motif without asking.
     private var lastTopic: String?
     private var served = false
-    private var referenceAttempts = 0
     private var callbackScheduled = false
+    private var handoffWanted = false
+    private var callerSpoke = false
     private var surveyed = false
-    private var now = LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0))
 
     /// A dialogue for call `callID`; `callerNumber` (E.164) is the caller ID when there is one.
     package init(deployment: Deployment, understander: Understander, callID: String, callerNumber: String?) {
         self.deployment = deployment
         self.understander = understander
-        self.format = SpokenFormat(messages: deployment.messages)
-        self.callID = callID
-        self.callerNumber = callerNumber
+        reader = ReplyReader(catalog: deployment.intents)
+        context = DialogueContext(
+            deployment: deployment, format: SpokenFormat(messages: deployment.messages), callID: callID,
+            callerNumber: callerNumber,
+            now: LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0)))
     }
 
     /// Whether the call is over for the bot (hung up, transferred or said goodbye).
     package var isFinished: Bool {
-        if case .ended = state { return true }
+        if case .ended = stage { return true }
         return false
     }
 
     private var config: ServiceConfig { deployment.config }
-    private var today: LocalDate { now.date }
 
     // MARK: Events
 
     /// Advances the conversation; `now` is the wall-clock time in the service's zone.
     package mutating func handle(_ event: DialogueEvent, now: LocalDateTime) -> [DialogueAction] {
-        self.now = now
-        if case .ended = state { return [] }
-        var out = Output(now: now)
+        context.now = now
+        if case .ended = stage { return [] }
+        var turn = DialogueTurn(context: context)
         switch event {
         case .started:
-            ask([prompt("greeting", ["service": config.service.name])], then: .main(afterAnswer: false), &out)
+            turn.ask(.greeting, ["service": config.service.name], expecting: .request)
+            stage = .main(afterAnswer: false)
         case .hangUp:
-            end(outcome: outcomeOnHangUp, &out, hangUp: false)
+            end(outcomeOnHangUp, &turn, hangUp: false)
         case .utterance(let text, let confidence):
-            let understanding = understander.understand(text, today: today)
-            out.record(
-                "utterance",
+            callerSpoke = true
+            silences = 0
+            let understanding = understander.understand(text, today: now.date)
+            turn.record(
+                .utterance,
                 [
                     "text": .string(understanding.redacted), "confidence": .double(confidence),
                     "intent": .string(understanding.intent), "intent_confidence": .double(understanding.confidence),
                 ])
             if confidence < config.speech.confirmBelow, needsCheck(understanding) {
-                checkHeard(understanding, text: text, &out)
+                checkHeard(understanding, text: text, &turn)
             } else {
-                onUtterance(understanding, &out)
+                onSpeech(understanding, &turn)
             }
-        case .speechUnavailable:
-            out.record("speech_unavailable")
-            onSpeechUnavailable(&out)
         case .digits(let digits):
-            out.record("digits", ["digits": .string(digits.count > 2 ? "***" : digits)])
-            onDigits(digits, &out)
-        case .silence:
-            out.record("no_input")
-            onSilence(&out)
-        case .transferResult(let outcome):
-            onTransferResult(outcome, &out)
-        case .slotsFound(let slots):
-            onSlots(slots, &out)
-        case .booked(let appointment):
-            onBooked(appointment, &out)
-        case .bookingFailed(let failure):
-            onBookingFailed(failure, &out)
-        case .appointmentsFound(let appointments):
-            onAppointments(appointments, &out)
-        case .cancelled(let appointment):
-            onCancelled(appointment, &out)
-        case .callbackWindowsFound(let windows):
-            onWindows(windows, &out)
-        case .callbackScheduled(let callback):
-            onCallbackScheduled(callback, &out)
-        case .assistantReplied(let reply):
-            onAssistant(reply, &out)
-        case .serviceFailed:
-            out.say(prompt("technical_problem"))
-            handoff(reason: "technical_problem", &out)
-        }
-        return out.actions
-    }
-
-    // MARK: Caller input
-
-    private mutating func onUtterance(_ u: Understanding, _ out: inout Output) {
-        if case .checkingHeard(let heard, let resume) = state {
-            state = resume
-            switch u.slots.yesNo {
-            case true?: return onUtterance(heard, &out)
-            case false?:
-                out.say(prompt("speech.rephrase"))
-                return listen(&out)
-            case nil: break  // a new request: taken as it is
-            }
-        }
-        if !u.slots.isEmpty { lastSlots.merge(slotStrings(u.slots)) { _, new in new } }
-        // A request for an agent or a repetition is honoured wherever the caller is,
-        // except while they dictate a number.
-        if !collectingNumber, let intent = deployment.intents.intent(named: u.intent) {
-            if intent.action == .handoff && intent.answer == nil && !isYesNoState {
-                noteIntent(u)
-                return handoff(reason: "caller_request", &out)
-            }
-            if intent.action == .repeat { return repeatLast(&out) }
-        }
-        switch state {
-        case .main(let afterAnswer):
-            if afterAnswer, u.slots.yesNo == false, u.confidence < 0.6 || u.intent == IntentClassifier.none {
-                return finish(&out)
-            }
-            if u.intent == IntentClassifier.none, u.slots.yesNo == true, u.tokens.count <= 3 {
-                out.say(prompt("listening"))
-                return listen(&out)
-            }
-            dispatch(u, &out)
-        case .question(let question):
-            guard let yes = u.slots.yesNo else { return retryOrDispatch(u, &out) }
-            answer(question, yes: yes, &out)
-        case .choosingMotif(let purpose):
-            guard let motif = motif(in: u) else { return noMatch(&out) }
-            startSlotSearch(purpose, motif: motif.id, preference: Preference(u.slots), &out)
-        case .offeringSlots(let purpose, let motif, let slots):
-            let preference = Preference(u.slots)
-            if let choice = u.slots.choice, let slot = pick(choice, from: slots) {
-                return confirmSlot(purpose, slot, &out)
-            }
-            if !preference.isEmpty {
-                return startSlotSearch(purpose, motif: motif, preference: preference, &out)
-            }
-            if u.slots.yesNo == true, let slot = slots.first { return confirmSlot(purpose, slot, &out) }
-            if u.slots.yesNo == false {
-                return ask([prompt("booking.ask_day")], then: .askingDay(purpose, motif: motif), &out)
-            }
-            retryOrDispatch(u, &out)
-        case .askingDay(let purpose, let motif):
-            let preference = Preference(u.slots)
-            guard !preference.isEmpty else {
-                if u.slots.yesNo == false { return abandonBooking(purpose, &out) }
-                return retryOrDispatch(u, &out)
-            }
-            startSlotSearch(purpose, motif: motif, preference: preference, &out)
-        case .confirmingSlot(let purpose, let slot):
-            if let yes = u.slots.yesNo {
-                return yes
-                    ? commit(purpose, slot, &out)
-                    : ask([prompt("booking.ask_day")], then: .askingDay(purpose, motif: slot.motifID), &out)
-            }
-            let preference = Preference(u.slots)
-            if !preference.isEmpty {
-                return startSlotSearch(purpose, motif: slot.motifID, preference: preference, &out)
-            }
-            retryOrDispatch(u, &out)
-        case .askingReference(let moveRequested):
-            guard let digits = u.slots.digits, digits.count == config.appointments.referenceDigits else {
-                return noMatch(&out)
-            }
-            lookUp(.reference(digits), moveRequested: moveRequested, &out)
-        case .managing(let appointment, _):
-            if u.slots.choice == 1 || Understander.mentions(u.tokens, anyOf: ["annuler", "annulation"]) {
-                return confirmCancel(appointment, &out)
-            }
-            if u.slots.choice == 2 || Understander.mentions(u.tokens, anyOf: config.appointments.moveKeywords) {
-                return startBooking(
-                    .move(appointment), preference: Preference(u.slots), motif: appointment.motifID, &out)
-            }
-            if u.slots.choice == 3 || u.slots.yesNo == false {
-                out.say(prompt("manage.kept"))
-                return enterMain(afterAnswer: true, &out)
-            }
-            retryOrDispatch(u, &out)
-        case .confirmingCancel(let appointment):
-            guard let yes = u.slots.yesNo else { return retryOrDispatch(u, &out) }
-            if yes {
-                state = .waitingForCancel(appointment)
-                out.actions.append(.cancel(appointment))
-            } else {
-                out.say(prompt("manage.kept"))
-                enterMain(afterAnswer: true, &out)
-            }
-        case .offeringWindow(let window):
-            let preference = Preference(u.slots)
-            if u.slots.yesNo == true && preference.isEmpty { return confirmNumber(window, &out) }
-            if !preference.isEmpty { return findWindows(preference, &out) }
-            if u.slots.yesNo == false { return ask([prompt("callback.ask_when")], then: .askingWhen, &out) }
-            retryOrDispatch(u, &out)
-        case .askingWhen:
-            let preference = Preference(u.slots)
-            guard !preference.isEmpty else {
-                if u.slots.yesNo == false {
-                    out.say(prompt("callback.abandoned"))
-                    return enterMain(afterAnswer: true, &out)
+            callerSpoke = true
+            silences = 0
+            turn.record(.digits, ["digits": .string(digits.count > 2 ? "***" : digits)])
+            if let pending = heard {
+                heard = nil
+                expectation = pending.expectation
+                question = pending.question
+                if digits == "1" {
+                    onSpeech(pending.understanding, &turn)
+                    break
                 }
-                return retryOrDispatch(u, &out)
+                if digits == "2" {
+                    turn.say(.speechRephrase)
+                    turn.listenAgain(expecting: expectation)
+                    break
+                }
             }
-            findWindows(preference, &out)
-        case .confirmingCallerID(let window):
-            if u.slots.yesNo == true || u.slots.choice == 1 { return schedule(window, phone: callerNumber!, &out) }
-            if let phone = u.slots.phone { return readBack(window, phone: phone, &out) }
-            if u.slots.yesNo == false || u.slots.choice == 2 {
-                return ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
+            onReply(reader.read(keys: digits, expecting: expectation), understanding: nil, &turn)
+        case .silence:
+            turn.record(.noInput)
+            if let pending = heard {
+                heard = nil
+                expectation = pending.expectation
+                question = pending.question
             }
-            noMatch(&out)
-        case .askingNumber(let window):
-            guard let phone = u.slots.phone else { return invalidNumber(&out) }
-            readBack(window, phone: phone, &out)
-        case .readingBackNumber(let window, let phone):
-            guard let yes = u.slots.yesNo else {
-                if let other = u.slots.phone { return readBack(window, phone: other, &out) }
-                return noMatch(&out)
-            }
-            if yes { return schedule(window, phone: phone, &out) }
-            ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
-        case .offeringAlternatives:
-            let action = deployment.intents.intent(named: u.intent)?.action
-            if u.slots.choice == 1 || action == .callback { return startCallback(Preference(u.slots), &out) }
-            if u.slots.choice == 2 || action == .book {
-                return startBooking(.book, preference: Preference(u.slots), motif: motif(in: u)?.id, &out)
-            }
-            if u.slots.yesNo == false { return enterMain(afterAnswer: true, &out) }
-            retryOrDispatch(u, &out)
-        case .survey:
-            if let score = u.slots.digits.flatMap({ Int($0) }) ?? u.slots.choice, (1...5).contains(score) {
-                return recordSurvey(score, &out)
-            }
-            surveyRetry(&out)
-        case .notStarted, .ended, .transferring, .waitingForSlots, .waitingForBooking, .waitingForAppointments,
-            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant, .checkingHeard:
-            // Speech while the bot is busy: nothing to do; the caller will be asked.
-            break
+            onSilence(&turn)
+        case .speechUnavailable:
+            turn.record(.speechUnavailable)
+            heard = nil
+            turn.say(.speechUnavailable)
+            reaskWithKeys(&turn)
+        case .transferResult(let outcome):
+            onTransferResult(outcome, &turn)
+        case .slotsFound(let slots):
+            guard case .booking(var flow) = stage else { break }
+            let step = flow.slotsFound(slots, &turn)
+            stage = .booking(flow)
+            after(step, &turn)
+        case .booked(let appointment):
+            guard case .booking(var flow) = stage else { break }
+            let step = flow.booked(appointment, &turn)
+            stage = .booking(flow)
+            after(step, &turn)
+        case .bookingFailed:
+            guard case .booking(var flow) = stage else { break }
+            let step = flow.bookingFailed(&turn)
+            stage = .booking(flow)
+            after(step, &turn)
+        case .appointmentsFound(let appointments):
+            guard case .managing(var flow) = stage else { break }
+            let step = flow.appointmentsFound(appointments, &turn)
+            stage = .managing(flow)
+            after(step, &turn)
+        case .cancelled(let appointment):
+            guard case .managing(var flow) = stage else { break }
+            let step = flow.cancelled(appointment, &turn)
+            stage = .managing(flow)
+            after(step, &turn)
+        case .callbackWindowsFound(let windows):
+            guard case .callback(var flow) = stage else { break }
+            let step = flow.windowsFound(windows, &turn)
+            stage = .callback(flow)
+            after(step, &turn)
+        case .callbackScheduled(let callback):
+            guard case .callback(var flow) = stage else { break }
+            let step = flow.scheduled(callback, &turn)
+            stage = .callback(flow)
+            if step == .ended(.served) { callbackScheduled = true }
+            after(step, &turn)
+        case .assistantReplied(let reply):
+            onAssistant(reply, &turn)
+        case .serviceFailed:
+            turn.say(.technicalProblem)
+            handoff(.technicalProblem, &turn)
+        }
+        return close(turn)
+    }
+
+    /// Ends a step: remembers what was asked and said, and listens when a question is pending.
+    private mutating func close(_ turn: DialogueTurn) -> [DialogueAction] {
+        var actions = turn.actions
+        if let asked = turn.asked {
+            if !asked.prompts.isEmpty { question = asked.prompts }
+            expectation = asked.expectation
+        }
+        let substantive = turn.said.filter { !Self.meta.contains(MessageKey(rawValue: $0.key)) }
+        if !substantive.isEmpty { lastSaid = substantive }
+        if turn.asked != nil, !isFinished, !isWaiting {
+            actions.append(
+                .listen(
+                    ListenSpec(timeoutSeconds: config.dialogue.noInputTimeoutSeconds, maxDigits: expectation.maxDigits))
+            )
+        }
+        return actions
+    }
+
+    /// Whether the engine waits for a result rather than for the caller.
+    private var isWaiting: Bool {
+        switch stage {
+        case .transferring, .waitingForAssistant: true
+        case .booking(let flow):
+            if case .searching = flow.state { true } else if case .committing = flow.state { true } else { false }
+        case .managing(let flow):
+            if case .lookingUp = flow.state { true } else if case .cancelling = flow.state { true } else { false }
+        case .callback(let flow):
+            if case .searching = flow.state { true } else if case .scheduling = flow.state { true } else { false }
+        default: false
         }
     }
 
-    private mutating func onDigits(_ digits: String, _ out: inout Output) {
-        if case .checkingHeard(let heard, let resume) = state {
-            state = resume
-            if digits == "1" { return onUtterance(heard, &out) }
-            if digits == "2" {
-                out.say(prompt("speech.rephrase"))
-                return listen(&out)
+    /// Messages that are not worth repeating on "répétez": apologies, hints, acknowledgements.
+    static let meta: Set<MessageKey> = [
+        .noInput, .noMatch, .listening, .repeatUnavailable, .hello, .welcome, .ok, .speechRephrase, .speechUnavailable,
+    ]
+
+    // MARK: Caller replies
+
+    private mutating func onSpeech(_ u: Understanding, _ turn: inout DialogueTurn) {
+        if !u.slots.isEmpty { lastSlots.merge(Self.slotStrings(u.slots)) { _, new in new } }
+        if let pending = heard {
+            heard = nil
+            expectation = pending.expectation
+            question = pending.question
+            switch reader.read(u, expecting: .yesNo) {
+            case .yes: return onSpeech(pending.understanding, &turn)
+            case .no:
+                turn.say(.speechRephrase)
+                return turn.listenAgain(expecting: expectation)
+            default: break  // a new request: taken as it is
             }
         }
-        if !collectingNumber, digits == "0", deployment.intents.intent(forKeypad: "0")?.action == .handoff {
-            intents.append(deployment.intents.intent(forKeypad: "0")!.name)
-            return handoff(reason: "caller_request", &out)
-        }
-        if !collectingNumber, let intent = deployment.intents.intent(forKeypad: digits), intent.action == .repeat {
-            return repeatLast(&out)
-        }
-        let key = digits.first.map(String.init) ?? ""
-        switch state {
-        case .main:
-            guard let intent = deployment.intents.intent(forKeypad: digits) else { return noMatch(&out) }
-            intents.append(intent.name)
-            perform(intent, understanding: nil, &out)
-        case .question(let question):
-            guard key == "1" || key == "2" else { return noMatch(&out) }
-            answer(question, yes: key == "1", &out)
-        case .choosingMotif(let purpose):
-            guard let motif = config.appointments.motifs.first(where: { $0.keypad == key }) else {
-                return noMatch(&out)
-            }
-            startSlotSearch(purpose, motif: motif.id, preference: Preference(), &out)
-        case .offeringSlots(let purpose, _, let slots):
-            guard let choice = Int(key), let slot = pick(choice, from: slots) else { return noMatch(&out) }
-            confirmSlot(purpose, slot, &out)
-        case .confirmingSlot(let purpose, let slot):
-            if key == "1" { return commit(purpose, slot, &out) }
-            if key == "2" {
-                return ask([prompt("booking.ask_day")], then: .askingDay(purpose, motif: slot.motifID), &out)
-            }
-            noMatch(&out)
-        case .askingReference(let moveRequested):
-            let reference = digits.filter(\.isNumber)
-            guard reference.count == config.appointments.referenceDigits else { return noMatch(&out) }
-            lookUp(.reference(reference), moveRequested: moveRequested, &out)
-        case .managing(let appointment, _):
-            switch key {
-            case "1": confirmCancel(appointment, &out)
-            case "2": startBooking(.move(appointment), preference: Preference(), motif: appointment.motifID, &out)
-            case "3":
-                out.say(prompt("manage.kept"))
-                enterMain(afterAnswer: true, &out)
-            default: noMatch(&out)
-            }
-        case .confirmingCancel(let appointment):
-            if key == "1" {
-                state = .waitingForCancel(appointment)
-                out.actions.append(.cancel(appointment))
-            } else if key == "2" {
-                out.say(prompt("manage.kept"))
-                enterMain(afterAnswer: true, &out)
-            } else {
-                noMatch(&out)
-            }
-        case .offeringWindow(let window):
-            if key == "1" { return confirmNumber(window, &out) }
-            if key == "2" { return ask([prompt("callback.ask_when")], then: .askingWhen, &out) }
-            noMatch(&out)
-        case .confirmingCallerID(let window):
-            if key == "1" { return schedule(window, phone: callerNumber!, &out) }
-            if key == "2" {
-                return ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
-            }
-            noMatch(&out)
-        case .askingNumber(let window):
-            guard let phone = SlotExtractor.frenchNumber(in: Array(digits.filter(\.isNumber))) else {
-                return invalidNumber(&out)
-            }
-            readBack(window, phone: phone, &out)
-        case .readingBackNumber(let window, let phone):
-            if key == "1" { return schedule(window, phone: phone, &out) }
-            if key == "2" {
-                return ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
-            }
-            noMatch(&out)
-        case .offeringAlternatives:
-            if key == "1" { return startCallback(Preference(), &out) }
-            if key == "2" { return startBooking(.book, preference: Preference(), motif: nil, &out) }
-            noMatch(&out)
-        case .survey:
-            guard let score = Int(key), (1...5).contains(score) else { return surveyRetry(&out) }
-            recordSurvey(score, &out)
-        case .askingDay, .askingWhen:
-            noMatch(&out)
-        case .notStarted, .ended, .transferring, .waitingForSlots, .waitingForBooking, .waitingForAppointments,
-            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant, .checkingHeard:
-            break
-        }
+        onReply(reader.read(u, expecting: expectation), understanding: u, &turn)
     }
 
-    private mutating func onSilence(_ out: inout Output) {
-        if case .checkingHeard(_, let resume) = state { state = resume }
-        switch state {
-        case .survey:
-            // No score is an answer too: leave politely.
-            out.say(prompt("goodbye"))
-            end(outcome: servedOutcome, &out, hangUp: true)
-        case .main(let afterAnswer) where afterAnswer && reprompts >= 1:
-            // "Autre chose ?" met twice with silence: the caller is done.
-            finish(&out)
+    private mutating func onReply(_ reply: CallerReply, understanding u: Understanding?, _ turn: inout DialogueTurn) {
+        switch reply {
+        case .agent:
+            if case .transferring = stage { return }
+            intents.append(
+                deployment.intents.intents.first { $0.action == .handoff && $0.answer == nil }?.name ?? "agent")
+            if let u { requests.append(u.redacted) }
+            return handoff(.callerRequest, &turn)
+        case .repeatLast:
+            return repeatLast(&turn)
         default:
-            reprompt(prompt("no_input"), &out)
+            break
+        }
+        switch stage {
+        case .main(let afterAnswer):
+            onMain(reply, afterAnswer: afterAnswer, &turn)
+        case .topics:
+            if case .request(let request) = reply { return dispatch(request, &turn) }
+            notUnderstood(&turn)
+        case .question(let question):
+            switch reply {
+            case .yes: answer(question, yes: true, &turn)
+            case .no: answer(question, yes: false, &turn)
+            case .smallTalk(.willCallAgain): leave(sayingFirst: .callAgain, &turn)
+            default: topicChangeOrNotUnderstood(reply, &turn)
+            }
+        case .booking(var flow):
+            let step = flow.handle(reply, &turn)
+            stage = .booking(flow)
+            after(step, reply: reply, &turn)
+        case .managing(var flow):
+            let step = flow.handle(reply, &turn)
+            stage = .managing(flow)
+            after(step, reply: reply, &turn)
+        case .callback(var flow):
+            let step = flow.handle(reply, &turn)
+            stage = .callback(flow)
+            after(step, reply: reply, &turn)
+        case .alternatives:
+            switch reply {
+            case .option(1): startCallback(Preference(), dictated: nil, &turn)
+            case .option(2): startBooking(Preference(), motif: nil, &turn)
+            case .option(3), .no: anythingElse(&turn)
+            case .smallTalk(.willCallAgain): leave(sayingFirst: .callAgain, &turn)
+            default: topicChangeOrNotUnderstood(reply, &turn)
+            }
+        case .survey:
+            if case .option(let score) = reply { return recordSurvey(score, &turn) }
+            surveyRetry(&turn)
+        case .notStarted, .ended, .transferring, .waitingForAssistant:
+            break  // speech while the bot is busy: the caller will be asked
         }
     }
 
-    /// Whether the caller is dictating digits, where `0` is a digit and not a request for an agent.
-    private var collectingNumber: Bool {
-        switch state {
-        case .askingReference, .askingNumber, .survey: return true
-        default: return false
+    private mutating func onMain(_ reply: CallerReply, afterAnswer: Bool, _ turn: inout DialogueTurn) {
+        switch reply {
+        case .request(let request):
+            dispatch(request, &turn)
+        case .topicsMenu:
+            showTopics(&turn)
+        case .smallTalk(.hello):
+            turn.ask(.hello, expecting: .request)
+            stage = .main(afterAnswer: false)
+        case .smallTalk(.thanks), .smallTalk(.acknowledgement):
+            if afterAnswer {
+                turn.say(reply.isThanks ? .welcome : .ok)
+                anythingElse(&turn)
+            } else {
+                turn.ask(.listening, expecting: .request)
+            }
+        case .smallTalk(.willCallAgain):
+            leave(sayingFirst: .callAgain, &turn)
+        case .yes:
+            misunderstood = 0
+            if spoke(in: turn) { turn.ask(.listening, expecting: .request) } else { askWithMenu(.listening, &turn) }
+            stage = .main(afterAnswer: false)
+        case .no where afterAnswer:
+            leave(sayingFirst: nil, &turn)
+        default:
+            notUnderstood(&turn)
         }
     }
 
-    private var isYesNoState: Bool {
-        if case .question(.offerHandoff) = state { return true }
-        return false
+    /// Whether the turn's input was speech (a caller on the keypad is read the menu).
+    private func spoke(in turn: DialogueTurn) -> Bool {
+        turn.actions.contains { if case .record(let e) = $0 { e.kind == .utterance } else { false } }
     }
 
-    // MARK: Speech
-
-    /// Whether a poorly recognised utterance is worth reading back: it would act on something,
-    /// and is not a short yes or no, nor digits that the next step reads back anyway.
-    private func needsCheck(_ u: Understanding) -> Bool {
-        switch state {
-        case .checkingHeard, .askingNumber, .askingReference, .readingBackNumber, .survey: return false
-        case .notStarted, .ended, .transferring, .waitingForSlots, .waitingForBooking, .waitingForAppointments,
-            .waitingForCancel, .waitingForWindows, .waitingForCallback, .waitingForAssistant:
-            return false
-        default: break
+    /// A reply that does not answer the current step: a new request changes the subject, anything
+    /// else is not understood.
+    private mutating func topicChangeOrNotUnderstood(_ reply: CallerReply, _ turn: inout DialogueTurn) {
+        if case .request(let request) = reply, !request.isNone,
+            let intent = deployment.intents.intent(named: request.name), intent.action != .goodbye
+        {
+            return dispatch(request, &turn)
         }
-        if u.slots.yesNo != nil && u.tokens.count <= 3 { return false }
-        return !u.tokens.isEmpty
+        if case .smallTalk(.hello) = reply { return reask(&turn) }
+        notUnderstood(&turn)
     }
 
-    private mutating func checkHeard(_ u: Understanding, text: String, _ out: inout Output) {
-        out.record("speech.check")
-        out.say(prompt("speech.check", ["text": FrenchText.spokenQuote(text)]))
-        state = .checkingHeard(u, resume: state)
-        listen(&out)
-    }
-
-    /// The recogniser failed: the caller is told once, then everything goes by the keypad.
-    private mutating func onSpeechUnavailable(_ out: inout Output) {
-        out.say(prompt("speech.unavailable"))
-        if case .checkingHeard(_, let resume) = state { state = resume }
-        if case .main = state {
-            out.say(prompt("menu"))
-        } else {
-            for p in lastQuestion { out.say(p) }
+    /// What the conversation does after a flow's step.
+    private mutating func after(_ step: FlowStep, reply: CallerReply? = nil, _ turn: inout DialogueTurn) {
+        switch step {
+        case .waiting:
+            misunderstood = 0
+        case .notUnderstood:
+            if let reply { topicChangeOrNotUnderstood(reply, &turn) } else { notUnderstood(&turn) }
+        case .ended(let end):
+            misunderstood = 0
+            switch end {
+            case .served:
+                served = true
+                anythingElse(&turn)
+            case .declined:
+                anythingElse(&turn)
+            case .nothingFound:
+                offerHandoffOrAnythingElse(&turn)
+            case .handoff(let reason):
+                handoff(reason, &turn)
+            case .startCallback(let preference):
+                startCallback(preference, dictated: nil, &turn)
+            case .startBooking(let preference):
+                if case .managing(let flow) = stage, let appointment = flow.appointment {
+                    var booking = BookingFlow(purpose: .move(appointment), motif: appointment.motifID)
+                    let step = booking.start(preference, &turn)
+                    stage = .booking(booking)
+                    after(step, &turn)
+                } else {
+                    startBooking(preference, motif: nil, &turn)
+                }
+            case .leave:
+                leave(sayingFirst: nil, &turn)
+            case .failed:
+                turn.say(.technicalProblem)
+                handoff(.technicalProblem, &turn)
+            }
         }
-        listen(&out)
     }
 
-    // MARK: Intents
+    // MARK: Requests
 
-    private mutating func dispatch(_ u: Understanding, _ out: inout Output) {
-        if u.intent == IntentClassifier.none {
-            requests.append(u.redacted)
-            state = .waitingForAssistant
-            out.actions.append(.ask(u.redacted))
+    private mutating func dispatch(_ request: IntentRequest, _ turn: inout DialogueTurn) {
+        misunderstood = 0
+        if request.isNone {
+            if let u = request.understanding { requests.append(u.redacted) }
+            stage = .waitingForAssistant
+            turn.request(.ask(request.understanding?.redacted ?? ""))
             return
         }
-        guard let intent = deployment.intents.intent(named: u.intent) else { return noMatch(&out) }
-        noteIntent(u)
-        perform(intent, understanding: u, &out)
-    }
-
-    private mutating func noteIntent(_ u: Understanding) {
-        intents.append(u.intent)
-        requests.append(u.redacted)
-    }
-
-    private mutating func perform(_ intent: IntentDefinition, understanding u: Understanding?, _ out: inout Output) {
-        reprompts = 0
-        let preference = u.map { Preference($0.slots) } ?? Preference()
+        guard let intent = deployment.intents.intent(named: request.name) else { return notUnderstood(&turn) }
+        intents.append(intent.name)
+        if let u = request.understanding { requests.append(u.redacted) }
+        let preference = request.preference
         switch intent.action {
         case .answer:
-            out.say(answerPrompt(intent))
             served = true
             lastTopic = intent.name
-            if let motif = intent.offerMotif,
-                let label = config.appointments.motifs.first(where: { $0.id == motif })?.label
-            {
-                return ask(
-                    [prompt("booking.offer", ["motif": label])], then: .question(.offerBooking(motif: motif)), &out)
+            turn.say(answerPrompt(intent, request.understanding))
+            if let motif = intent.offerMotif, config.appointments.motifs.contains(where: { $0.id == motif }) {
+                stage = .question(.offerBooking(motif: motif))
+                turn.ask(.bookingOffer, ["motif": context.motifLabel(motif)], expecting: .yesNo)
+                return
             }
-            enterMain(afterAnswer: true, &out)
+            anythingElse(&turn)
         case .book:
-            startBooking(.book, preference: preference, motif: u.flatMap { motif(in: $0) }?.id, &out)
+            let motif = request.understanding.flatMap { BookingFlow.motif(in: $0, config.appointments.motifs) }?.id
+            startBooking(preference, motif: motif, &turn)
         case .cancel:
-            let move = u.map { Understander.mentions($0.tokens, anyOf: config.appointments.moveKeywords) }
-            if let callerNumber {
-                lookUp(.caller(phone: callerNumber), moveRequested: move, &out)
-            } else {
-                askReference(moveRequested: move, &out)
-            }
+            let move =
+                request.understanding.map {
+                    Understander.mentions($0.tokens, anyOf: config.appointments.moveKeywords)
+                } ?? false
+            var flow = ManageFlow(moveRequested: move)
+            let step = flow.start(&turn)
+            stage = .managing(flow)
+            after(step, &turn)
         case .callback:
-            startCallback(preference, &out)
+            startCallback(preference, dictated: request.understanding?.slots.phone, &turn)
         case .handoff:
-            if intent.answer != nil { out.say(answerPrompt(intent)) }
-            handoff(reason: intent.answer == nil ? "caller_request" : "personal_case", &out)
+            if intent.answer != nil { turn.say(answerPrompt(intent, nil)) }
+            handoff(intent.answer == nil ? .callerRequest : .personalCase, &turn)
         case .goodbye:
-            finish(&out)
+            leave(sayingFirst: nil, &turn)
         case .repeat:
-            repeatLast(&out)
+            repeatLast(&turn)
         }
     }
 
-    private func answerPrompt(_ intent: IntentDefinition) -> Prompt {
-        prompt(
-            intent.answer!,
+    private func answerPrompt(_ intent: IntentDefinition, _ u: Understanding?) -> Prompt {
+        if intent.facility, let date = u?.slots.date, Understander.mentions(u?.tokens ?? [], anyOf: intent.keywords) {
+            if let dayHours = hoursPrompt(on: date) { return dayHours }
+        }
+        return context.prompt(
+            MessageKey(rawValue: intent.answer!),
             [
-                "opening_hours": format.weeklyHours(config.opening.hours),
-                "agent_hours": format.weeklyHours(config.agents.hours), "address": config.service.address,
+                "opening_hours": context.format.weeklyHours(config.opening.hours),
+                "agent_hours": context.format.weeklyHours(config.agents.hours), "address": config.service.address,
                 "service": config.service.name, "website": config.service.website ?? "",
             ])
     }
 
-    private mutating func answer(_ question: Question, yes: Bool, _ out: inout Output) {
+    /// The hours of one day: open, closed with why, or past.
+    private func hoursPrompt(on date: LocalDate) -> Prompt? {
+        if date < context.today { return context.prompt(.hoursPast) }
+        let day = Self.capitalized(context.date(date))
+        if let closed = context.closedReason(config.opening, on: date) {
+            return context.prompt(.hoursDayClosed, ["date": day, "why": context.why(closed)])
+        }
+        let ranges = config.opening.ranges(on: date)
+        let and = " " + deployment.messages.render("format.and") + " "
+        let hours = ranges.map {
+            deployment.messages.render(
+                "format.time_range", ["start": context.format.time($0.start), "end": context.format.time($0.end)])
+        }.joined(separator: and)
+        return context.prompt(.hoursDayOpen, ["date": day, "hours": hours])
+    }
+
+    static func capitalized(_ text: String) -> String {
+        guard let first = text.first else { return text }
+        return first.uppercased() + text.dropFirst()
+    }
+
+    private mutating func answer(_ question: Question, yes: Bool, _ turn: inout DialogueTurn) {
         switch question {
         case .offerBooking(let motif):
-            if yes { return startBooking(.book, preference: Preference(), motif: motif, &out) }
-            enterMain(afterAnswer: true, &out)
+            if yes { return startBooking(Preference(), motif: motif, &turn) }
+            anythingElse(&turn)
         case .offerHandoff:
-            if yes { return handoff(reason: "caller_accepted", &out) }
-            enterMain(afterAnswer: true, &out)
+            if yes { return handoff(.callerAccepted, &turn) }
+            anythingElse(&turn)
         }
     }
 
-    /// The motif a caller names, by keyword, by intent, or the last topic of the call.
-    private func motif(in u: Understanding) -> Motif? {
+    private mutating func startBooking(_ preference: Preference, motif: String?, _ turn: inout DialogueTurn) {
         let motifs = config.appointments.motifs
-        if let byKeyword = motifs.first(where: { Understander.mentions(u.tokens, anyOf: $0.keywords) }) {
-            return byKeyword
+        let chosen = motif ?? lastTopic.flatMap { topic in motifs.first { $0.intents.contains(topic) }?.id }
+        var flow = BookingFlow(purpose: .book, motif: chosen)
+        let step = flow.start(preference, &turn)
+        stage = .booking(flow)
+        after(step, &turn)
+    }
+
+    private mutating func startCallback(_ preference: Preference, dictated: String?, _ turn: inout DialogueTurn) {
+        var flow = CallbackFlow(dictated: dictated, summary: contextSummary)
+        let step = flow.start(preference, &turn)
+        stage = .callback(flow)
+        after(step, &turn)
+    }
+
+    private mutating func showTopics(_ turn: inout DialogueTurn) {
+        let items = deployment.intents.topics.map {
+            context.prompt(.menuItem, ["label": $0.label, "digit": $0.digit]).text
         }
-        if let byIntent = motifs.first(where: { $0.intents.contains(u.intent) }) { return byIntent }
-        if let digit = u.slots.digits ?? u.slots.choice.map(String.init),
-            let byKey = motifs.first(where: { $0.keypad == digit })
-        {
-            return byKey
+        stage = .topics
+        turn.ask(.menuTopics, ["items": items.joined(separator: " ")], expecting: .topics)
+    }
+
+    /// The keypad menu, from the digits and labels of `intents.yaml`.
+    private func menuPrompts() -> [Prompt] {
+        let items = deployment.intents.menu.map {
+            context.prompt(.menuItem, ["label": $0.label, "digit": $0.digit]).text
         }
-        return nil
+        let intro = context.prompt(.menuIntro)
+        return [Prompt(key: "menu", text: ([intro.text] + items).joined(separator: " "))]
     }
 
-    // MARK: Booking
-
-    private mutating func startBooking(_ purpose: Purpose, preference: Preference, motif: String?, _ out: inout Output)
-    {
-        reprompts = 0
-        let motifs = config.appointments.motifs
-        let chosen =
-            motif ?? (motifs.count == 1 ? motifs[0].id : nil)
-            ?? lastTopic.flatMap { topic in motifs.first { $0.intents.contains(topic) }?.id }
-        guard let chosen else {
-            let options = motifs.map { prompt("booking.motif_option", ["label": $0.label, "digit": $0.keypad]).text }
-            return ask(
-                [prompt("booking.ask_motif", ["motifs": options.joined(separator: " ; ")])],
-                then: .choosingMotif(purpose),
-                &out)
-        }
-        startSlotSearch(purpose, motif: chosen, preference: preference, &out)
+    private mutating func askWithMenu(_ key: MessageKey, _ turn: inout DialogueTurn) {
+        turn.ask([context.prompt(key)] + menuPrompts(), expecting: .request)
     }
 
-    private mutating func startSlotSearch(
-        _ purpose: Purpose, motif: String, preference: Preference, fellBack: Bool = false, _ out: inout Output
-    ) {
-        state = .waitingForSlots(purpose, motif: motif, preference: preference, fellBack: fellBack)
-        var excluding: [Slot] = []
-        if case .move(let appointment) = purpose {
-            excluding.append(
-                Slot(
-                    motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes
-                ))
-        }
-        out.actions.append(.findSlots(motifID: motif, preference: preference, excluding: excluding, limit: 2))
-    }
-
-    private mutating func onSlots(_ slots: [Slot], _ out: inout Output) {
-        guard case .waitingForSlots(let purpose, let motif, let preference, let fellBack) = state else { return }
-        let label = motifLabel(motif)
-        if slots.isEmpty {
-            if !preference.isEmpty && !fellBack {
-                if let date = preference.date {
-                    out.say(prompt("booking.nothing_that_day", ["date": format.date(date, today: today)]))
-                }
-                return startSlotSearch(purpose, motif: motif, preference: Preference(), fellBack: true, &out)
-            }
-            out.say(prompt("booking.no_slot", ["motif": label]))
-            return offerAlternatives(&out)
-        }
-        if let date = preference.date, slots[0].start.date != date, !fellBack {
-            out.say(prompt("booking.nothing_that_day", ["date": format.date(date, today: today)]))
-        }
-        let options = slots.prefix(2).map { format.slot($0, today: today) }
-        let offer =
-            options.count == 2
-            ? prompt("booking.offer_two", ["option1": options[0], "option2": options[1]])
-            : prompt("booking.offer_one", ["option1": options[0]])
-        ask([offer], then: .offeringSlots(purpose, motif: motif, slots: Array(slots.prefix(2))), &out)
-    }
-
-    private func pick(_ choice: Int, from slots: [Slot]) -> Slot? {
-        if choice == -1 { return slots.last }
-        return (1...slots.count).contains(choice) ? slots[choice - 1] : nil
-    }
-
-    private mutating func confirmSlot(_ purpose: Purpose, _ slot: Slot, _ out: inout Output) {
-        ask(
-            [prompt("booking.confirm", ["motif": motifLabel(slot.motifID), "slot": format.slot(slot, today: today)])],
-            then: .confirmingSlot(purpose, slot), &out)
-    }
-
-    private mutating func commit(_ purpose: Purpose, _ slot: Slot, _ out: inout Output) {
-        state = .waitingForBooking(purpose, slot)
-        switch purpose {
-        case .book: out.actions.append(.book(slot))
-        case .move(let appointment): out.actions.append(.move(appointment, to: slot))
-        }
-    }
-
-    private mutating func onBooked(_ appointment: Appointment, _ out: inout Output) {
-        guard case .waitingForBooking(let purpose, _) = state else { return }
-        served = true
-        let slot = Slot(
-            motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes)
-        let spokenSlot = format.slot(slot, today: today)
-        let reference = SpokenFormat.digitByDigit(appointment.reference)
-        let fields: [String: JSONValue] = [
-            "reference": .string(appointment.reference), "motif": .string(appointment.motifID),
-            "slot": .string(appointment.start.iso), "duration_minutes": .int(appointment.durationMinutes),
-        ]
-        switch purpose {
-        case .book:
-            out.record("appointment.booked", fields)
-            out.say(
-                prompt(
-                    "booking.booked",
-                    ["motif": motifLabel(appointment.motifID), "slot": spokenSlot, "reference": reference]))
-        case .move(let previous):
-            var moved = fields
-            moved["previous_slot"] = .string(previous.start.iso)
-            out.record("appointment.moved", moved)
-            out.say(prompt("manage.moved", ["slot": spokenSlot, "reference": reference]))
-        }
-        enterMain(afterAnswer: true, &out)
-    }
-
-    private mutating func onBookingFailed(_ failure: BookingFailure, _ out: inout Output) {
-        guard case .waitingForBooking(let purpose, let slot) = state else { return }
-        out.say(prompt("booking.slot_taken"))
-        startSlotSearch(purpose, motif: slot.motifID, preference: Preference(date: slot.start.date), &out)
-    }
-
-    private mutating func abandonBooking(_ purpose: Purpose, _ out: inout Output) {
-        if case .move = purpose {
-            out.say(prompt("manage.kept"))
-        } else {
-            out.say(prompt("booking.abandoned"))
-        }
-        enterMain(afterAnswer: true, &out)
-    }
-
-    private func motifLabel(_ id: String) -> String {
-        config.appointments.motifs.first { $0.id == id }?.label ?? id
-    }
-
-    // MARK: Cancel and move
-
-    private mutating func lookUp(_ lookup: AppointmentLookup, moveRequested: Bool?, _ out: inout Output) {
-        let byReference = if case .reference = lookup { true } else { false }
-        state = .waitingForAppointments(byReference: byReference, moveRequested: moveRequested)
-        out.actions.append(.findAppointments(lookup))
-    }
-
-    private mutating func askReference(moveRequested: Bool?, _ out: inout Output) {
-        ask(
-            [prompt("manage.ask_reference", ["digits": String(config.appointments.referenceDigits)])],
-            then: .askingReference(moveRequested: moveRequested), &out, maxDigits: config.appointments.referenceDigits)
-    }
-
-    private mutating func onAppointments(_ appointments: [Appointment], _ out: inout Output) {
-        guard case .waitingForAppointments(let byReference, let moveRequested) = state else { return }
-        let upcoming = appointments.filter { $0.status == .booked && $0.start >= now }.sorted { $0.start < $1.start }
-        guard let appointment = upcoming.first else {
-            out.say(prompt("manage.not_found"))
-            guard byReference else { return askReference(moveRequested: moveRequested, &out) }
-            // A wrong reference: ask again, within the reprompt budget.
-            let attempts = referenceAttempts + 1
-            guard attempts <= config.dialogue.maxReprompts else {
-                referenceAttempts = 0
-                return giveUp(&out)
-            }
-            referenceAttempts = attempts
-            return askReference(moveRequested: moveRequested, &out)
-        }
-        referenceAttempts = 0
-        let values = ["motif": motifLabel(appointment.motifID), "slot": spoken(appointment)]
-        if moveRequested == true {
-            out.say(prompt("manage.moving", values))
-            return startBooking(.move(appointment), preference: Preference(), motif: appointment.motifID, &out)
-        }
-        ask([prompt("manage.found", values)], then: .managing(appointment, moveRequested: moveRequested), &out)
-    }
-
-    private func spoken(_ appointment: Appointment) -> String {
-        format.slot(
-            Slot(motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes),
-            today: today)
-    }
-
-    private mutating func confirmCancel(_ appointment: Appointment, _ out: inout Output) {
-        ask(
-            [prompt("manage.confirm_cancel", ["slot": spoken(appointment)])], then: .confirmingCancel(appointment), &out
-        )
-    }
-
-    private mutating func onCancelled(_ appointment: Appointment, _ out: inout Output) {
-        guard case .waitingForCancel = state else { return }
-        served = true
-        out.record(
-            "appointment.cancelled",
-            [
-                "reference": .string(appointment.reference), "motif": .string(appointment.motifID),
-                "slot": .string(appointment.start.iso),
-            ])
-        out.say(prompt("manage.cancelled", ["slot": spoken(appointment)]))
-        enterMain(afterAnswer: true, &out)
-    }
-
-    // MARK: Callback
-
-    private mutating func startCallback(_ preference: Preference, _ out: inout Output) {
-        reprompts = 0
-        findWindows(preference, &out)
-    }
-
-    private mutating func findWindows(_ preference: Preference, fellBack: Bool = false, _ out: inout Output) {
-        state = .waitingForWindows(preference, fellBack: fellBack)
-        out.actions.append(.findCallbackWindows(preference))
-    }
-
-    private mutating func onWindows(_ windows: [CallbackWindow], _ out: inout Output) {
-        let preference: Preference
-        switch state {
-        case .waitingForWindows(let wanted, _): preference = wanted
-        case .waitingForCallback: preference = Preference()  // the chosen window filled up meanwhile
-        default: return
-        }
-        guard let window = windows.first else {
-            out.say(prompt("callback.full"))
-            return offerHandoffOrGoodbye(&out)
-        }
-        if !preference.isEmpty, !Self.window(window, matches: preference) {
-            // The day the caller asked for is said back, so a misheard day is noticed.
-            if let date = preference.date, window.date != date {
-                out.say(prompt("callback.nothing_that_day", ["date": format.date(date, today: today)]))
-            } else {
-                out.say(prompt("callback.no_window"))
-            }
-        }
-        ask(
-            [prompt("callback.offer_window", ["window": format.window(window, today: today)])],
-            then: .offeringWindow(window), &out)
-    }
-
-    static func window(_ window: CallbackWindow, matches preference: Preference) -> Bool {
-        if let date = preference.date, window.date != date { return false }
-        if let time = preference.time, !window.range.contains(time) { return false }
-        if let part = preference.partOfDay {
-            let noon = 12 * 60
-            switch part {
-            case .morning: return window.range.start.minutes < noon
-            case .afternoon, .evening: return window.range.end.minutes > noon
-            }
-        }
-        return true
-    }
-
-    private mutating func confirmNumber(_ window: CallbackWindow, _ out: inout Output) {
-        reprompts = 0
-        if let callerNumber, callerNumber.hasPrefix("+33"), callerNumber.count == 12 {
-            let end = SpokenFormat.phonePairs(callerNumber).split(separator: " ").suffix(2).joined(separator: " ")
-            return ask(
-                [prompt("callback.confirm_caller_id", ["phone_end": end])], then: .confirmingCallerID(window), &out)
-        }
-        ask([prompt("callback.ask_number")], then: .askingNumber(window), &out, maxDigits: 10)
-    }
-
-    private mutating func invalidNumber(_ out: inout Output) {
-        reprompt(prompt("callback.invalid_number"), &out)
-    }
-
-    private mutating func readBack(_ window: CallbackWindow, phone: String, _ out: inout Output) {
-        ask(
-            [prompt("callback.read_back", ["phone": SpokenFormat.phonePairs(phone)])],
-            then: .readingBackNumber(window, phone: phone), &out)
-    }
-
-    private mutating func schedule(_ window: CallbackWindow, phone: String, _ out: inout Output) {
-        state = .waitingForCallback
-        out.actions.append(.scheduleCallback(CallbackRequest(window: window, phone: phone, context: contextSummary)))
-    }
-
-    private mutating func onCallbackScheduled(_ callback: Callback, _ out: inout Output) {
-        guard case .waitingForCallback = state else { return }
-        served = true
-        callbackScheduled = true
-        out.record(
-            "callback.scheduled",
-            [
-                "id": .string(callback.id),
-                "window_start": .string(
-                    LocalDateTime(
-                        date: callback.window.date, time: callback.window.range.start, utcOffset: now.utcOffset
-                    ).iso),
-                "window_end": .string(
-                    LocalDateTime(date: callback.window.date, time: callback.window.range.end, utcOffset: now.utcOffset)
-                        .iso),
-                "date": .string(callback.window.date.iso), "window": .string(callback.window.range.description),
-            ])
-        out.say(prompt("callback.scheduled", ["window": format.window(callback.window, today: today)]))
-        enterMain(afterAnswer: true, &out)
+    private mutating func anythingElse(_ turn: inout DialogueTurn) {
+        stage = .main(afterAnswer: true)
+        turn.ask(.anythingElse, expecting: .anythingElse)
     }
 
     // MARK: Hand-off
 
-    private mutating func handoff(reason: String, _ out: inout Output) {
-        reprompts = 0
-        let agentsOpen = config.agentCalendar.isOpen(at: now) && config.agents.capacity > 0
-        guard agentsOpen else {
-            out.record(
-                "handoff", ["status": "unavailable", "reason": .string(reason), "context": context(reason).json])
-            out.say(prompt("handoff.closed", ["agent_hours": format.weeklyHours(config.agents.hours)]))
-            return offerAlternatives(&out)
+    private mutating func handoff(_ reason: HandoffReason, _ turn: inout DialogueTurn) {
+        misunderstood = 0
+        handoffWanted = true
+        let handoffContext = makeHandoffContext(reason)
+        guard context.agentsOpen else {
+            turn.record(
+                .handoff, ["status": "unavailable", "reason": .string(reason.rawValue), "context": handoffContext.json])
+            turn.say(.handoffClosed, ["agent_hours": context.format.weeklyHours(config.agents.hours)])
+            return offerAlternatives(&turn)
         }
-        let context = context(reason)
-        out.record("handoff", ["status": "requested", "reason": .string(reason), "context": context.json])
-        out.say(prompt("handoff.transferring", interruptible: false))
-        state = .transferring(context)
-        out.actions.append(.transfer(context))
+        turn.record(
+            .handoff, ["status": "requested", "reason": .string(reason.rawValue), "context": handoffContext.json])
+        turn.say(context.prompt(.handoffTransferring, interruptible: false))
+        stage = .transferring(handoffContext)
+        turn.request(.transfer(handoffContext))
     }
 
-    private mutating func onTransferResult(_ outcome: TransferOutcome, _ out: inout Output) {
-        guard case .transferring = state else { return }
-        out.record("transfer.result", ["result": .string(outcome.rawValue)])
-        if outcome == .answered { return end(outcome: "transferred", &out, hangUp: false) }
-        out.say(prompt(outcome == .busy ? "handoff.busy" : "handoff.failed"))
-        offerAlternatives(&out)
-    }
-
-    private mutating func offerAlternatives(_ out: inout Output) {
-        ask([prompt("handoff.alternatives")], then: .offeringAlternatives, &out)
-    }
-
-    private mutating func offerHandoffOrGoodbye(_ out: inout Output) {
-        if config.agentCalendar.isOpen(at: now) {
-            return ask([prompt("handoff.offer")], then: .question(.offerHandoff), &out)
+    private mutating func onTransferResult(_ outcome: TransferOutcome, _ turn: inout DialogueTurn) {
+        guard case .transferring = stage else { return }
+        turn.record(.transferResult, ["result": .string(outcome.rawValue)])
+        if outcome == .answered {
+            handoffWanted = false
+            return end(.transferred, &turn, hangUp: false)
         }
-        enterMain(afterAnswer: true, &out)
+        turn.say(outcome == .busy ? .handoffBusy : .handoffFailed)
+        offerAlternatives(&turn)
     }
 
-    private func context(_ reason: String) -> HandoffContext {
+    private mutating func offerAlternatives(_ turn: inout DialogueTurn) {
+        stage = .alternatives
+        turn.ask(.handoffAlternatives, expecting: .options(count: 3, more: false))
+    }
+
+    private mutating func offerHandoffOrAnythingElse(_ turn: inout DialogueTurn) {
+        guard context.agentsOpen else { return anythingElse(&turn) }
+        stage = .question(.offerHandoff)
+        turn.ask(.handoffOffer, expecting: .yesNo)
+    }
+
+    private func makeHandoffContext(_ reason: HandoffReason) -> HandoffContext {
         HandoffContext(
-            callID: callID, reason: reason, intent: intents.last, intents: intents, slots: lastSlots,
+            callID: context.callID, reason: reason.rawValue, intent: intents.last, intents: intents, slots: lastSlots,
             summary: contextSummary)
     }
 
@@ -878,7 +570,7 @@ package struct DialogueEngine: Sendable {
         return [topics, said].filter { !$0.isEmpty }.joined(separator: " — ")
     }
 
-    private func slotStrings(_ slots: Slots) -> [String: String] {
+    private static func slotStrings(_ slots: Slots) -> [String: String] {
         var out: [String: String] = [:]
         if let date = slots.date { out["date"] = date.iso }
         if let time = slots.time { out["time"] = time.description }
@@ -888,162 +580,180 @@ package struct DialogueEngine: Sendable {
 
     // MARK: Generative fallback
 
-    private mutating func onAssistant(_ reply: AssistantReply, _ out: inout Output) {
-        guard case .waitingForAssistant = state else { return }
+    private mutating func onAssistant(_ reply: AssistantReply, _ turn: inout DialogueTurn) {
+        guard case .waitingForAssistant = stage else { return }
         switch reply {
         case .answer(let text, let sources):
             served = true
-            out.record("assistant.answer", ["mode": "generative", "sources": .array(sources.map(JSONValue.string))])
-            out.say(Prompt(key: "assistant.answer", text: text))
-            enterMain(afterAnswer: true, &out)
+            turn.record(.assistantAnswer, ["mode": "generative", "sources": .array(sources.map(JSONValue.string))])
+            turn.say(Prompt(key: MessageKey.assistantAnswer.rawValue, text: text))
+            anythingElse(&turn)
         case .refused(let reason):
-            out.record("assistant.answer", ["mode": "refused", "reason": .string(reason)])
-            out.say(prompt("fallback.unknown"))
-            offerHandoffOrGoodbye(&out)
+            turn.record(.assistantAnswer, ["mode": "refused", "reason": .string(reason)])
+            turn.say(.fallbackUnknown)
+            offerHandoffOrAnythingElse(&turn)
         case .unavailable:
-            out.record("assistant.answer", ["mode": "unavailable"])
-            out.say(prompt("fallback.unknown"))
-            offerHandoffOrGoodbye(&out)
+            turn.record(.assistantAnswer, ["mode": "unavailable"])
+            turn.say(.fallbackUnknown)
+            offerHandoffOrAnythingElse(&turn)
         }
     }
 
-    // MARK: Reprompts
+    // MARK: Not understood, silence, repeat
 
-    private mutating func enterMain(afterAnswer: Bool, _ out: inout Output) {
-        ask([prompt(afterAnswer ? "anything_else" : "listening")], then: .main(afterAnswer: afterAnswer), &out)
+    private mutating func notUnderstood(_ turn: inout DialogueTurn) {
+        turn.record(.noMatch)
+        misunderstood += 1
+        guard misunderstood <= config.dialogue.maxReprompts else { return giveUp(&turn) }
+        turn.say(.noMatch)
+        reaskWithKeys(&turn)
     }
 
-    private mutating func ask(
-        _ prompts: [Prompt], then next: State, _ out: inout Output, maxDigits: Int = 1
-    ) {
-        for p in prompts { out.say(p) }
-        lastQuestion = prompts
-        reprompts = 0
-        state = next
-        listen(&out, maxDigits: maxDigits)
-    }
-
-    private func listen(_ out: inout Output, maxDigits: Int? = nil) {
-        let digits: Int
-        switch state {
-        case .askingNumber: digits = 10
-        case .askingReference: digits = config.appointments.referenceDigits
-        default: digits = maxDigits ?? 1
+    private mutating func onSilence(_ turn: inout DialogueTurn) {
+        switch stage {
+        case .survey:
+            // No score is an answer too: leave politely.
+            turn.say(.goodbye)
+            return end(servedOutcome, &turn, hangUp: true)
+        case .main(afterAnswer: true) where silences >= 1:
+            // "Autre chose ?" met twice with silence: the caller is done.
+            silences += 1
+            return leave(sayingFirst: nil, &turn)
+        default:
+            break
         }
-        out.actions.append(
-            .listen(ListenSpec(timeoutSeconds: config.dialogue.noInputTimeoutSeconds, maxDigits: digits)))
-    }
-
-    private mutating func noMatch(_ out: inout Output) {
-        out.record("no_match")
-        reprompt(prompt("no_match"), &out)
-    }
-
-    /// Input that does not answer the question: maybe a new request (a topic change).
-    private mutating func retryOrDispatch(_ u: Understanding, _ out: inout Output) {
-        if u.intent != IntentClassifier.none, u.confidence >= 0.5,
-            let intent = deployment.intents.intent(named: u.intent),
-            intent.action != .goodbye
-        {
-            noteIntent(u)
-            return perform(intent, understanding: u, &out)
+        silences += 1
+        guard silences <= config.dialogue.maxReprompts else {
+            turn.say(.noInputGoodbye)
+            return end(callerSpoke ? servedOutcome : .noResponse, &turn, hangUp: true)
         }
-        noMatch(&out)
+        turn.say(.noInput)
+        reaskWithKeys(&turn)
     }
 
-    private mutating func reprompt(_ apology: Prompt, _ out: inout Output) {
-        reprompts += 1
-        guard reprompts <= config.dialogue.maxReprompts else { return giveUp(&out) }
-        out.say(apology)
-        if case .main = state {
-            out.say(prompt("menu"))
-        } else {
-            for p in lastQuestion { out.say(p) }
+    /// Asks the pending question again; at the main menu, with the keypad menu read out.
+    private mutating func reask(_ turn: inout DialogueTurn) {
+        turn.ask(question, expecting: expectation)
+    }
+
+    private mutating func reaskWithKeys(_ turn: inout DialogueTurn) {
+        switch stage {
+        case .main(afterAnswer: false):
+            turn.ask(menuPrompts(), expecting: .request)
+        case .main(afterAnswer: true):
+            turn.ask(question.isEmpty ? [context.prompt(.anythingElse)] : question, expecting: .anythingElse)
+        default:
+            reask(&turn)
         }
-        listen(&out)
     }
 
-    private mutating func giveUp(_ out: inout Output) {
-        out.say(prompt("give_up"))
-        reprompts = 0
-        handoff(reason: "not_understood", &out)
-    }
-
-    private mutating func repeatLast(_ out: inout Output) {
-        guard !lastQuestion.isEmpty else {
-            out.say(prompt("repeat_unavailable"))
-            return listen(&out)
+    private mutating func giveUp(_ turn: inout DialogueTurn) {
+        misunderstood = 0
+        guard context.agentsOpen else {
+            turn.say(.giveUpGoodbye, ["agent_hours": context.format.weeklyHours(config.agents.hours)])
+            return end(servedOutcome, &turn, hangUp: true)
         }
-        for p in lastQuestion { out.say(p) }
-        listen(&out)
+        turn.say(.giveUp)
+        if requests.isEmpty { requests.append("(demande non comprise)") }
+        handoff(.notUnderstood, &turn)
+    }
+
+    private mutating func repeatLast(_ turn: inout DialogueTurn) {
+        guard !lastSaid.isEmpty else {
+            turn.ask(.repeatUnavailable, expecting: .request)
+            return
+        }
+        // The last answer or offer, and the question the caller is answering now.
+        var prompts = lastSaid
+        if let last = question.last, !prompts.contains(last) { prompts += question }
+        turn.ask(prompts, expecting: expectation)
+    }
+
+    // MARK: Speech
+
+    /// Whether a poorly recognised utterance is worth reading back: it would act on something,
+    /// and is not a short yes or no, nor digits that the next step reads back anyway.
+    private func needsCheck(_ u: Understanding) -> Bool {
+        switch expectation {
+        case .digits, .phone, .score: return false
+        default: break
+        }
+        switch stage {
+        case .notStarted, .ended, .transferring, .waitingForAssistant, .survey: return false
+        default: break
+        }
+        if isWaiting || heard != nil { return false }
+        if u.slots.yesNo != nil && u.tokens.count <= 3 { return false }
+        return !u.tokens.isEmpty
+    }
+
+    private mutating func checkHeard(_ u: Understanding, text: String, _ turn: inout DialogueTurn) {
+        turn.record(.speechCheck)
+        let previous = (expectation, question)
+        turn.ask(.speechCheck, ["text": FrenchText.spokenQuote(text)], expecting: .yesNo)
+        heard = (u, previous.0, previous.1)
     }
 
     // MARK: End of call
 
-    private mutating func finish(_ out: inout Output) {
-        if config.dialogue.surveyEnabled && !surveyed {
+    /// The caller is done: the survey, then goodbye.
+    private mutating func leave(sayingFirst key: MessageKey?, _ turn: inout DialogueTurn) {
+        if let key { turn.say(key) }
+        if config.dialogue.surveyEnabled && !surveyed && callerSpoke {
             surveyed = true
-            return ask([prompt("survey.ask")], then: .survey, &out)
+            stage = .survey
+            turn.ask(.surveyAsk, expecting: .score)
+            return
         }
-        out.say(prompt("goodbye"))
-        end(outcome: servedOutcome, &out, hangUp: true)
+        turn.say(.goodbye)
+        end(servedOutcome, &turn, hangUp: true)
     }
 
-    private mutating func surveyRetry(_ out: inout Output) {
-        reprompts += 1
-        if reprompts > 1 {
-            out.say(prompt("goodbye"))
-            return end(outcome: servedOutcome, &out, hangUp: true)
+    private mutating func surveyRetry(_ turn: inout DialogueTurn) {
+        misunderstood += 1
+        if misunderstood > 1 {
+            turn.say(.goodbye)
+            return end(servedOutcome, &turn, hangUp: true)
         }
-        out.say(prompt("survey.invalid"))
-        listen(&out)
+        turn.ask(.surveyInvalid, expecting: .score)
     }
 
-    private mutating func recordSurvey(_ score: Int, _ out: inout Output) {
-        out.record("survey", ["score": .int(score)])
-        out.say(prompt("survey.thanks"))
-        out.say(prompt("goodbye"))
-        end(outcome: servedOutcome, &out, hangUp: true)
+    private mutating func recordSurvey(_ score: Int, _ turn: inout DialogueTurn) {
+        turn.record(.survey, ["score": .int(score)])
+        turn.say(.surveyThanks)
+        turn.say(.goodbye)
+        end(servedOutcome, &turn, hangUp: true)
     }
 
-    private var servedOutcome: String {
-        if callbackScheduled { return "callback" }
-        return served ? "self_service" : "unresolved"
+    /// The outcome of a call the bot ends: true to what happened, because the indicators are
+    /// computed from it.
+    private var servedOutcome: CallOutcome {
+        if callbackScheduled { return .callback }
+        if handoffWanted { return .handoffUnanswered }
+        return served ? .selfService : .unresolved
     }
 
-    private var outcomeOnHangUp: String {
-        switch state {
-        case .transferring: return "abandoned_in_queue"
+    private var outcomeOnHangUp: CallOutcome {
+        switch stage {
+        case .transferring: return .abandonedInQueue
         case .survey: return servedOutcome
-        default: return served ? servedOutcome : "abandoned"
+        default:
+            if !callerSpoke { return .noResponse }
+            return served || callbackScheduled || handoffWanted ? servedOutcome : .abandoned
         }
     }
 
-    private mutating func end(outcome: String, _ out: inout Output, hangUp: Bool) {
-        if hangUp { out.actions.append(.hangUp) }
-        out.record("call.ended", ["outcome": .string(outcome), "intents": .array(intents.map(JSONValue.string))])
-        state = .ended
+    private mutating func end(_ outcome: CallOutcome, _ turn: inout DialogueTurn, hangUp: Bool) {
+        if hangUp { turn.request(.hangUp) }
+        turn.record(
+            .callEnded, ["outcome": .string(outcome.rawValue), "intents": .array(intents.map(JSONValue.string))])
+        stage = .ended
     }
+}
 
-    // MARK: Output
-
-    private func prompt(_ key: String, _ values: [String: String] = [:], interruptible: Bool = true) -> Prompt {
-        Prompt(
-            key: key, text: deployment.messages.render(key, values),
-            interruptible: interruptible && !config.dialogue.uninterruptible.contains(key))
-    }
-
-    /// Collects the actions of one step.
-    struct Output {
-        let now: LocalDateTime
-        var actions: [DialogueAction] = []
-
-        mutating func say(_ prompt: Prompt) {
-            actions.append(.say(prompt))
-        }
-
-        mutating func record(_ type: String, _ fields: [String: JSONValue] = [:]) {
-            actions.append(.record(CallEvent(type: type, at: now, fields: fields)))
-        }
+extension CallerReply {
+    fileprivate var isThanks: Bool {
+        if case .smallTalk(.thanks) = self { return true }
+        return false
     }
 }

@@ -1,25 +1,24 @@
 /// The message keys the dialogue engine says and the placeholders it fills.
 package enum DialogueMessages {
     package static let required: Set<String> = [
-        "greeting", "menu", "listening", "anything_else", "no_input", "no_match", "repeat_unavailable", "give_up",
-        "yes_no", "goodbye", "technical_problem",
+        "greeting", "listening", "anything_else", "no_input", "no_input_goodbye", "no_match", "repeat_unavailable",
+        "give_up", "give_up_goodbye", "technical_problem", "goodbye", "menu.intro", "menu.item", "menu.topics",
+        "smalltalk.hello", "smalltalk.welcome", "smalltalk.ok", "smalltalk.call_again", "hours.day_open",
+        "hours.day_closed", "closed.weekday", "closed.holiday", "closed.closure", "hours.past",
         "booking.ask_motif", "booking.motif_option", "booking.offer_two", "booking.offer_one",
-        "booking.nothing_that_day", "booking.no_slot", "booking.ask_day", "booking.confirm", "booking.booked",
-        "booking.slot_taken", "booking.abandoned", "booking.offer",
-        "manage.found", "manage.moving", "manage.ask_reference", "manage.not_found", "manage.confirm_cancel",
-        "manage.cancelled",
-        "manage.moved", "manage.kept",
-        "callback.offer_window", "callback.no_window", "callback.nothing_that_day", "callback.full",
-        "callback.confirm_caller_id",
-        "callback.ask_number", "callback.read_back", "callback.invalid_number", "callback.scheduled",
-        "callback.abandoned", "callback.ask_when",
+        "booking.nothing_that_day", "booking.closed_day", "booking.motif_not_that_day", "booking.too_far",
+        "booking.too_soon", "booking.past", "booking.no_time_that_day", "booking.no_slot", "booking.no_more",
+        "booking.ask_day", "booking.confirm", "booking.booked", "booking.slot_taken", "booking.abandoned",
+        "booking.offer", "manage.found", "manage.moving", "manage.ask_reference", "manage.no_reference",
+        "manage.not_found", "manage.none_for_caller", "manage.confirm_cancel", "manage.cancelled", "manage.moved",
+        "manage.kept", "callback.offer_window", "callback.no_window", "callback.nothing_that_day",
+        "callback.no_more", "callback.full", "callback.confirm_caller_id", "callback.ask_number",
+        "callback.read_back", "callback.invalid_number", "callback.scheduled", "callback.abandoned",
         "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.failed", "handoff.alternatives",
-        "handoff.offer",
-        "fallback.unknown",
-        "speech.check", "speech.rephrase", "speech.unavailable",
-        "survey.ask", "survey.invalid", "survey.thanks",
-        "format.slot", "format.window", "format.today", "format.tomorrow", "format.day_range", "format.single_day",
-        "format.time_range", "format.and", "format.hour", "format.hour_minute", "format.noon",
+        "handoff.offer", "handoff.offer_or_callback", "speech.check", "speech.rephrase", "speech.unavailable",
+        "fallback.unknown", "survey.ask", "survey.invalid", "survey.thanks", "format.slot", "format.window",
+        "format.today", "format.tomorrow", "format.day_range", "format.single_day", "format.time_range",
+        "format.and", "format.hour", "format.hour_minute", "format.noon",
     ]
 
     /// Messages that repeat what the caller said or typed (their words, their phone number):
@@ -29,6 +28,7 @@ package enum DialogueMessages {
     package static let placeholders: Set<String> = [
         "service", "address", "website", "opening_hours", "agent_hours", "motifs", "label", "digit", "option1",
         "option2", "date", "motif", "slot", "reference", "digits", "window", "phone_end", "phone", "first", "last",
-        "day", "start", "end", "hour", "minute", "time", "text",
+        "day", "start", "end", "hour", "minute", "time", "text", "hours", "weekday", "holiday", "reason", "items",
+        "why",
     ]
 }

@@ -96,21 +96,18 @@ package struct CallbackRequest: Sendable, Equatable {
 
 /// A notable event of the call, kept in its record (`say`, `utterance`, `appointment.booked`…).
 package struct CallEvent: Sendable, Equatable {
-    package var type: String
+    package var kind: EventKind
     package var at: LocalDateTime
     package var fields: [String: JSONValue]
 
-    package init(type: String, at: LocalDateTime, fields: [String: JSONValue] = [:]) {
-        self.type = type
+    package init(kind: EventKind, at: LocalDateTime, fields: [String: JSONValue] = [:]) {
+        self.kind = kind
         self.at = at
         self.fields = fields
     }
 
-    /// Event types a `callbotctl chat` session prints as `event:` lines.
-    package static let reported: Set<String> = [
-        "handoff", "appointment.booked", "appointment.moved", "appointment.cancelled", "callback.scheduled",
-        "assistant.answer", "survey", "call.ended",
-    ]
+    /// The kind's name, as stored and printed.
+    package var type: String { kind.rawValue }
 }
 
 /// What the engine wants done; the session runner performs it and feeds back the result.

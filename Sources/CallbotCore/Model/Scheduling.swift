@@ -16,16 +16,19 @@ package struct Preference: Sendable, Equatable {
     package var date: LocalDate?
     package var time: TimeOfDay?
     package var partOfDay: PartOfDay?
+    /// Without a `date`: the days nearest to this one first (the day asked could not be had).
+    package var near: LocalDate?
 
-    package init(date: LocalDate? = nil, time: TimeOfDay? = nil, partOfDay: PartOfDay? = nil) {
+    package init(date: LocalDate? = nil, time: TimeOfDay? = nil, partOfDay: PartOfDay? = nil, near: LocalDate? = nil) {
         self.date = date
         self.time = time
         self.partOfDay = partOfDay
+        self.near = near
     }
 
     package init(_ slots: Slots) { self.init(date: slots.date, time: slots.time, partOfDay: slots.partOfDay) }
 
-    package var isEmpty: Bool { date == nil && time == nil && partOfDay == nil }
+    package var isEmpty: Bool { date == nil && time == nil && partOfDay == nil && near == nil }
 }
 
 /// An appointment as stored.

@@ -55,7 +55,7 @@ package struct CallSession: Sendable {
     {
         switch action {
         case .say(let prompt):
-            record.append(CallEvent(type: "say", at: now, fields: ["key": .string(prompt.key)]))
+            record.append(CallEvent(kind: .say, at: now, fields: ["key": .string(prompt.key)]))
             outputs.append(.say(prompt))
         case .listen(let spec):
             outputs.append(.listen(spec))
@@ -66,14 +66,14 @@ package struct CallSession: Sendable {
         case .record(let event):
             record.append(event)
             outputs.append(.event(event))
-            if event.type == "call.ended" {
+            if event.kind == .callEnded {
                 do {
                     try await records.save(record)
                 } catch {
                     outputs.append(
                         .event(
                             CallEvent(
-                                type: "error", at: now, fields: ["what": .string("call record not saved: \(error)")])))
+                                kind: .error, at: now, fields: ["what": .string("call record not saved: \(error)")])))
                 }
             }
         case .findSlots(let motifID, let preference, let excluding, let limit):

@@ -14,40 +14,128 @@ package struct Understanding: Sendable {
 /// Understands French utterances with the deployment's intents.
 package struct Understander: Sendable {
     package let classifier: IntentClassifier
+    private let catalog: IntentCatalog
     /// Intents that act (book, cancel, call back, hand off) rather than answer.
     private let actingIntents: Set<String>
+    private let otherSubjectStems: [[String]]
 
     package init(catalog: IntentCatalog) {
+        self.catalog = catalog
         classifier = IntentClassifier(
             intents: catalog.intents.map {
                 IntentExamples(name: $0.name, examples: $0.examples, keywords: $0.keywords)
             },
             threshold: catalog.noneThreshold)
+        otherSubjectStems = catalog.otherSubjects.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter {
+            !$0.isEmpty
+        }
         actingIntents = Set(
-            catalog.intents.filter { [.book, .cancel, .callback].contains($0.action) || ($0.action == .handoff) }.map(
-                \.name))
+            catalog.intents.filter { [.book, .cancel, .callback, .handoff].contains($0.action) }.map(\.name))
     }
 
-    /// Ranks intents, then lets a request to act win over the topic it is about: in "un
-    /// rendez-vous pour mon passeport" the caller wants an appointment (whose motif is the
-    /// passport), not the passport answer. Applies when the acting intent's keyword is there
-    /// and its score is close to the best.
-    package func rank(tokens: [String]) -> [IntentScore] {
+    private func intents(_ action: IntentAction) -> [IntentDefinition] {
+        catalog.intents.filter { $0.action == action }
+    }
+
+    /// Ranks intents, then applies what a classifier of similarity cannot see:
+    /// - an explicit request for a person wins, however long the sentence around it;
+    /// - a request to act wins over the topic it is about: in "un rendez-vous pour mon passeport"
+    ///   the caller wants an appointment (whose motif is the passport), not the passport answer;
+    ///   but "faut-il un rendez-vous pour…" is a question about the topic;
+    /// - moving or cancelling an appointment wins over booking one;
+    /// - a question about another facility or body (`other_subjects`) is not given an answer
+    ///   intent's answer: it becomes `none`, unless the answer intent is a procedure whose own
+    ///   keyword is in the question.
+    package func rank(tokens rawTokens: [String]) -> [IntentScore] {
+        let tokens = CallerCues.separatingTravel(rawTokens)
         var ranked = classifier.rank(tokens: tokens)
-        guard let top = ranked.first, top.intent != IntentClassifier.none, !actingIntents.contains(top.intent),
-            let index = ranked.firstIndex(where: {
+        func promote(_ name: String) {
+            guard let index = ranked.firstIndex(where: { $0.intent == name }) else { return }
+            var chosen = ranked.remove(at: index)
+            chosen.confidence = max(chosen.confidence, ranked.first?.confidence ?? 0, catalog.noneThreshold + 0.2)
+            ranked.insert(chosen, at: 0)
+        }
+        func matched(_ name: String) -> Bool { ranked.first { $0.intent == name }?.keywordMatched ?? false }
+        if CallerCues.willCallAgain(tokens), let goodbye = intents(.goodbye).first {
+            promote(goodbye.name)
+            return ranked
+        }
+        let callbackAsked = intents(.callback).contains { matched($0.name) }
+        if !callbackAsked, let person = intents(.handoff).first(where: { $0.answer == nil }),
+            asksForAPerson(tokens, handoff: person, top: ranked.first?.intent)
+        {
+            promote(person.name)
+            return ranked
+        }
+        if let cancel = intents(.cancel).first(where: { matched($0.name) }),
+            intents(.book).contains(where: { matched($0.name) }) || ranked.first?.intent == IntentClassifier.none
+                || intents(.book).contains(where: { $0.name == ranked.first?.intent })
+        {
+            promote(cancel.name)
+            return ranked
+        }
+        guard let top = ranked.first else { return ranked }
+        let topDefinition = catalog.intent(named: top.intent)
+        let needQuestion = CallerCues.asksWhetherNeeded(tokens)
+        if needQuestion, topDefinition?.action == .book,
+            let topic = ranked.first(where: { catalog.intent(named: $0.intent)?.action == .answer && $0.keywordMatched }
+            )
+        {
+            promote(topic.intent)
+            return ranked
+        }
+        if topDefinition?.action == .answer || top.intent == IntentClassifier.none {
+            if let acting = ranked.first(where: {
                 actingIntents.contains($0.intent) && $0.keywordMatched
-                    && $0.confidence >= top.confidence - Self.actionMargin
-            })
-        else { return ranked }
-        var acting = ranked.remove(at: index)
-        acting.confidence = max(acting.confidence, top.confidence)
-        ranked.insert(acting, at: 0)
+                    && (!needQuestion || catalog.intent(named: $0.intent)?.action != .book)
+                    && ($0.confidence >= top.confidence - Self.actionMargin
+                        || catalog.intent(named: $0.intent)?.action == .book)
+            }) {
+                promote(acting.intent)
+                return ranked
+            }
+        }
+        if let topDefinition, topDefinition.action == .answer, let rest = withoutOtherSubjects(tokens),
+            topDefinition.facility || !Self.mentions(rest, anyOf: topDefinition.keywords)
+        {
+            ranked.insert(IntentScore(intent: IntentClassifier.none, confidence: 0.8), at: 0)
+        }
         return ranked
+    }
+
+    /// `tokens` without the other subjects they name, or nil when they name none. What is left
+    /// tells whether an intent's own keyword is there besides ("ma carte d'identité perdue à la gare").
+    private func withoutOtherSubjects(_ tokens: [String]) -> [String]? {
+        let stems = tokens.map(FrenchStemmer.stem)
+        var keep = Array(repeating: true, count: tokens.count)
+        var found = false
+        for phrase in otherSubjectStems where phrase.count <= stems.count {
+            for start in 0...(stems.count - phrase.count)
+            where stems[start..<(start + phrase.count)].elementsEqual(phrase) {
+                found = true
+                for i in start..<(start + phrase.count) { keep[i] = false }
+            }
+        }
+        return found ? tokens.indices.filter { keep[$0] }.map { tokens[$0] } : nil
     }
 
     /// How far below the best an acting intent may score and still win.
     static let actionMargin = 0.25
+
+    /// Whether the caller explicitly asks for a person: a word for one (the hand-off intent's
+    /// keywords) with a verb of asking for them, or alone in a short request.
+    private func asksForAPerson(_ tokens: [String], handoff: IntentDefinition, top: String?) -> Bool {
+        guard Self.mentions(tokens, anyOf: handoff.keywords) else { return top == handoff.name }
+        if top == handoff.name || tokens.count <= 4 { return true }
+        return Self.mentions(tokens, anyOf: Self.askingForAPerson)
+    }
+
+    /// Verbs with which callers ask for a person ("parler à", "passez-moi", "mettez-moi en relation").
+    static let askingForAPerson = [
+        "parler", "passez-moi", "me passer", "me passez", "passe-moi", "me passe", "transférer", "transférez",
+        "en relation", "joindre", "avoir quelqu'un",
+        "un humain", "une vraie personne", "une personne", "pas un robot", "pas à un robot", "pas une machine",
+    ]
 
     /// Intents of `text`, best first (see ``rank(tokens:)``).
     package func rank(_ text: String) -> [IntentScore] { rank(tokens: FrenchText.tokens(text)) }

@@ -1,0 +1,126 @@
+/// Conversational moves that are the same in every deployment, so they live in the core and not
+/// in `intents.yaml`: greetings and thanks, asking to hear again, not having what was asked for,
+/// "I'll call back", asking whether something is needed. All take normalised tokens.
+package enum CallerCues {
+    /// Small talk: an utterance that is only politeness or acknowledgement.
+    package enum SmallTalk: String, Sendable, Equatable {
+        /// "allô", "bonjour", "oui bonjour", "allô oui".
+        case hello
+        /// "merci", "merci beaucoup".
+        case thanks
+        /// "d'accord", "ok", "très bien", "entendu".
+        case acknowledgement
+        /// "je rappellerai", "je vais rappeler plus tard": the caller will call again.
+        case willCallAgain
+    }
+
+    static let helloWords: Set<String> = ["allo", "bonjour", "bonsoir", "salut", "oui", "ici", "madame", "monsieur"]
+    static let thanksWords: Set<String> = ["merci", "beaucoup", "bien", "tres", "oui", "ok", "daccord", "parfait"]
+    static let acknowledgementWords: Set<String> = [
+        "daccord", "accord", "de", "ok", "okay", "tres", "bien", "entendu", "parfait", "ca", "marche", "compris", "oui",
+        "ah", "oh", "bon", "super", "note", "je", "note", "cest", "ce", "est",
+    ]
+    static let politeness: Set<String> = ["madame", "monsieur", "alors", "bon", "et", "vous", "a", "aussi"]
+
+    /// The small talk `tokens` amount to, or nil when they say anything more.
+    package static func smallTalk(_ tokens: [String]) -> SmallTalk? {
+        guard !tokens.isEmpty, tokens.count <= 6 else { return willCallAgain(tokens) ? .willCallAgain : nil }
+        if willCallAgain(tokens) { return .willCallAgain }
+        let words = tokens.filter { !politeness.contains($0) }
+        guard !words.isEmpty else { return nil }
+        if words.contains(where: { $0 == "allo" || $0 == "bonjour" || $0 == "bonsoir" || $0 == "salut" }),
+            words.allSatisfy(helloWords.contains)
+        {
+            return .hello
+        }
+        if words.contains("merci"), words.allSatisfy(thanksWords.contains) { return .thanks }
+        if words.allSatisfy(acknowledgementWords.contains),
+            words.contains(where: { ["daccord", "accord", "ok", "okay", "entendu", "parfait", "compris"].contains($0) })
+                || words == ["tres", "bien"] || words == ["ca", "marche"] || words == ["bien", "note"]
+        {
+            return .acknowledgement
+        }
+        return nil
+    }
+
+    /// "je rappellerai", "je vais rappeler", "je rappelle plus tard": the caller calls again, not us.
+    package static func willCallAgain(_ tokens: [String]) -> Bool {
+        guard tokens.contains("je") || tokens.contains("on") else { return false }
+        // "me rappeler", "rappelez-moi", "qu'on me rappelle": a callback request.
+        if tokens.contains(where: { ["me", "moi", "nous", "rappelez", "rappeliez"].contains($0) }) { return false }
+        if tokens.contains(where: {
+            ["rappellerai", "rappelerai", "rappellerais", "rappelerais", "retelephonerai"].contains($0)
+        }) {
+            return true
+        }
+        for (i, word) in tokens.enumerated() where word == "vais" || word == "je" {
+            let next = tokens.dropFirst(i + 1).prefix(2)
+            if next.contains(where: {
+                ["rappeler", "rappelle", "retelephoner", "repasserai", "reessaierai"].contains($0)
+            }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    static let repeatOnlyWords: Set<String> = [
+        "pardon", "comment", "quoi", "hein", "excusez", "moi", "vous", "pouvez", "pourriez", "desole", "desolee",
+        "oui", "plait", "sil", "il", "s", "redites", "redire", "encore", "que", "avez", "dit", "qu", "est", "ce",
+    ]
+
+    /// "pardon ?", "comment ?", "hein ?": a short request to hear the last message again.
+    package static func asksToHearAgain(_ tokens: [String]) -> Bool {
+        guard !tokens.isEmpty, tokens.count <= 6 else { return false }
+        return tokens.contains(where: { ["pardon", "comment", "quoi", "hein", "redites", "redire"].contains($0) })
+            && tokens.allSatisfy(repeatOnlyWords.contains)
+    }
+
+    /// "je ne l'ai pas", "je ne sais pas", "je l'ai perdu", "aucune idée": the caller lacks what was asked.
+    package static func doesNotHave(_ tokens: [String]) -> Bool {
+        let joined = " " + tokens.joined(separator: " ") + " "
+        let phrases = [
+            " ai pas ", " ai plus ", " sais pas ", " sais plus ", " connais pas ", " trouve pas ", " trouve plus ",
+            " retrouve pas ", " retrouve plus ", " souviens pas ", " souviens plus ", " rappelle pas ",
+            " rappelle plus ",
+            " perdu ", " aucune idee ", " pas de numero ", " pas de reference ", " pas sous la main ",
+            " pas le numero ",
+            " ai jamais eu ", " pas recu ", " na pas ", " pas note ", " oublie ",
+        ]
+        return phrases.contains { joined.contains($0) }
+    }
+
+    /// "faut-il un rendez-vous pour…", "est-ce qu'il faut prendre rendez-vous", "c'est sur rendez-vous ?":
+    /// a question about a procedure, to be answered before anything is booked.
+    package static func asksWhetherNeeded(_ tokens: [String]) -> Bool {
+        let joined = " " + tokens.joined(separator: " ") + " "
+        let phrases = [
+            " faut il ", " faut ile ", " il faut ", " faut t il ", " faut ti ", " doit on ", " doisje ", " dois je ",
+            " sur rendez vous ", " sans rendez vous ", " besoin de un rendez vous ", " besoin dun rendez vous ",
+            " obligatoire ", " necessaire ", " est ce que il faut ",
+        ]
+        guard phrases.contains(where: { joined.contains($0) }) else { return false }
+        // "il faut que je prenne rendez-vous", "il me faut un rendez-vous": a request, not a question.
+        let requests = [" il faut que je ", " il me faut ", " je dois prendre ", " faut que je "]
+        return !requests.contains { joined.contains($0) }
+    }
+
+    /// "se déplacer", "me déplacer": travelling, not moving an appointment.
+    static func travelling(_ tokens: [String], at index: Int) -> Bool {
+        guard index > 0 else { return false }
+        guard ["se", "me", "te", "nous", "vous"].contains(tokens[index - 1]), tokens[index].hasPrefix("deplac") else {
+            return false
+        }
+        // "pouvez-vous déplacer mon rendez-vous": the appointment is what moves.
+        return !tokens.dropFirst(index + 1).prefix(3).contains {
+            ["rendez", "rdv", "reservation", "le", "la"].contains($0)
+        }
+    }
+
+    /// `tokens` with "se déplacer" (travelling) made distinct from "déplacer" (an appointment).
+    package static func separatingTravel(_ tokens: [String]) -> [String] {
+        var out = tokens
+        for index in out.indices where travelling(tokens, at: index) { out[index] = "sedeplacer" }
+        return out
+    }
+}
