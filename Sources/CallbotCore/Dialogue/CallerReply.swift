@@ -59,6 +59,8 @@ package enum CallerReply: Sendable {
     case agent
     /// The caller does not have what was asked ("je ne l'ai pas").
     case dontHave
+    /// The caller gives up what is in progress ("laissez tomber", "tant pis").
+    case stop
     case smallTalk(CallerCues.SmallTalk)
     /// Nothing that answers.
     case unclear
@@ -79,9 +81,14 @@ package struct ReplyReader: Sendable {
         let keywordRequest = u.intent != IntentClassifier.none && u.confidence >= 0.5
         if action == .handoff && catalog.intent(named: u.intent)?.answer == nil { return .agent }
         if action == .repeat || CallerCues.asksToHearAgain(u.tokens) { return .repeatLast }
+        if CallerCues.willCallAgain(u.tokens) { return .smallTalk(.willCallAgain) }
+        if CallerCues.givesUp(u.tokens) { return .stop }
+        if action == .goodbye, keywordRequest, expectation == .anythingElse || expectation == .request {
+            return .request(request)
+        }
         switch expectation {
         case .digits(let count):
-            if let digits = u.slots.digits, digits.count == count { return .digits(digits) }
+            if let digits = Self.digitRun(u.tokens, count: count) { return .digits(digits) }
             if CallerCues.doesNotHave(u.tokens) { return .dontHave }
             if let digits = u.slots.digits { return .digits(digits) }
             if u.slots.yesNo == false, u.tokens.count <= 3 { return .dontHave }
@@ -122,6 +129,20 @@ package struct ReplyReader: Sendable {
         if !preference.isEmpty { return .when(preference) }
         if let yes = u.slots.yesNo { return yes ? .yes : .no }
         return .unclear
+    }
+
+    /// A number of `count` digits said within a sentence ("alors c'est le 4 8 2 7 1 5").
+    static func digitRun(_ tokens: [String], count: Int) -> String? {
+        var run = ""
+        for token in tokens + [""] {
+            if !token.isEmpty, token.allSatisfy(\.isNumber) {
+                run += token
+            } else {
+                if run.count == count { return run }
+                run = ""
+            }
+        }
+        return nil
     }
 
     /// A recap or a read-back answered with another day or number ("non, plutôt jeudi").

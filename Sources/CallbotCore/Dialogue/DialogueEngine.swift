@@ -264,7 +264,7 @@ package struct DialogueEngine: Sendable {
         case .question(let question):
             switch reply {
             case .yes: answer(question, yes: true, &turn)
-            case .no: answer(question, yes: false, &turn)
+            case .no, .stop: answer(question, yes: false, &turn)
             case .smallTalk(.willCallAgain): leave(sayingFirst: .callAgain, &turn)
             default: topicChangeOrNotUnderstood(reply, &turn)
             }
@@ -284,7 +284,7 @@ package struct DialogueEngine: Sendable {
             switch reply {
             case .option(1): startCallback(Preference(), dictated: nil, &turn)
             case .option(2): startBooking(Preference(), motif: nil, &turn)
-            case .option(3), .no: anythingElse(&turn)
+            case .option(3), .no, .stop: anythingElse(&turn)
             case .smallTalk(.willCallAgain): leave(sayingFirst: .callAgain, &turn)
             default: topicChangeOrNotUnderstood(reply, &turn)
             }
@@ -314,6 +314,8 @@ package struct DialogueEngine: Sendable {
             }
         case .smallTalk(.willCallAgain):
             leave(sayingFirst: .callAgain, &turn)
+        case .stop:
+            leave(sayingFirst: nil, &turn)
         case .yes:
             misunderstood = 0
             if spoke(in: turn) { turn.ask(.listening, expecting: .request) } else { askWithMenu(.listening, &turn) }
@@ -414,7 +416,7 @@ package struct DialogueEngine: Sendable {
                 request.understanding.map {
                     Understander.mentions($0.tokens, anyOf: config.appointments.moveKeywords)
                 } ?? false
-            var flow = ManageFlow(moveRequested: move)
+            var flow = ManageFlow(moveRequested: move, to: preference)
             let step = flow.start(&turn)
             stage = .managing(flow)
             after(step, &turn)
@@ -431,7 +433,10 @@ package struct DialogueEngine: Sendable {
     }
 
     private func answerPrompt(_ intent: IntentDefinition, _ u: Understanding?) -> Prompt {
-        if intent.facility, let date = u?.slots.date, Understander.mentions(u?.tokens ?? [], anyOf: intent.keywords) {
+        let answer = deployment.messages.messages[intent.answer!] ?? ""
+        if answer.contains("{opening_hours}"), let date = u?.slots.date,
+            Understander.mentions(u?.tokens ?? [], anyOf: intent.keywords)
+        {
             if let dayHours = hoursPrompt(on: date) { return dayHours }
         }
         return context.prompt(

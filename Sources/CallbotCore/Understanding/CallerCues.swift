@@ -14,8 +14,15 @@ package enum CallerCues {
         case willCallAgain
     }
 
-    static let helloWords: Set<String> = ["allo", "bonjour", "bonsoir", "salut", "oui", "ici", "madame", "monsieur"]
-    static let thanksWords: Set<String> = ["merci", "beaucoup", "bien", "tres", "oui", "ok", "daccord", "parfait"]
+    static let helloWords: Set<String> = [
+        "allo", "bonjour", "bonsoir", "salut", "oui", "ici", "madame", "monsieur", "vous", "me", "entendez",
+        "mentendez",
+        "la", "il", "y", "a", "est", "ce", "que", "ca", "marche", "oh", "ah", "hello",
+    ]
+    static let thanksWords: Set<String> = [
+        "merci", "beaucoup", "bien", "tres", "oui", "ok", "daccord", "parfait", "ah", "oh", "bon", "super", "vraiment",
+        "infiniment", "encore", "mille", "fois", "cest", "ce", "est", "gentil", "sympa", "vous", "etes",
+    ]
     static let acknowledgementWords: Set<String> = [
         "daccord", "accord", "de", "ok", "okay", "tres", "bien", "entendu", "parfait", "ca", "marche", "compris", "oui",
         "ah", "oh", "bon", "super", "note", "je", "note", "cest", "ce", "est",
@@ -90,6 +97,18 @@ package enum CallerCues {
         return phrases.contains { joined.contains($0) }
     }
 
+    /// "laissez tomber", "tant pis", "c'est pas la peine", "je verrai plus tard": the caller gives up
+    /// what is in progress.
+    package static func givesUp(_ tokens: [String]) -> Bool {
+        let joined = " " + tokens.joined(separator: " ") + " "
+        let phrases = [
+            " laissez tomber ", " laisse tomber ", " tant pis ", " pas la peine ", " oubliez ", " oublions ",
+            " je verrai ", " je vais voir ", " une autre fois ", " on verra ", " pas grave ", " annulez tout ",
+            " plus besoin ", " je vais reflechir ", " je reflechis ",
+        ]
+        return phrases.contains { joined.contains($0) }
+    }
+
     /// "faut-il un rendez-vous pour…", "est-ce qu'il faut prendre rendez-vous", "c'est sur rendez-vous ?":
     /// a question about a procedure, to be answered before anything is booked.
     package static func asksWhetherNeeded(_ tokens: [String]) -> Bool {
@@ -107,6 +126,10 @@ package enum CallerCues {
 
     /// "se déplacer", "me déplacer": travelling, not moving an appointment.
     static func travelling(_ tokens: [String], at index: Int) -> Bool {
+        // "en déplacement", "un déplacement": a trip, unless it is the appointment's.
+        if tokens[index].hasPrefix("deplacement") {
+            return !tokens.dropFirst(index + 1).prefix(3).contains { ["rendez", "rdv", "reservation"].contains($0) }
+        }
         guard index > 0 else { return false }
         guard ["se", "me", "te", "nous", "vous"].contains(tokens[index - 1]), tokens[index].hasPrefix("deplac") else {
             return false

@@ -42,6 +42,29 @@ package enum SlotExtractor {
         return slots
     }
 
+    /// Public holidays callers name ("le lundi de Pâques", "à Noël"), as the names of ``FrenchHolidays``.
+    static let holidayNames: [(phrase: [String], name: String)] = [
+        (["lundi", "de", "paques"], "lundi de Pâques"), (["paques"], "lundi de Pâques"),
+        (["lundi", "de", "pentecote"], "lundi de Pentecôte"), (["pentecote"], "lundi de Pentecôte"),
+        (["ascension"], "Ascension"), (["toussaint"], "Toussaint"), (["noel"], "Noël"),
+        (["jour", "de", "le", "an"], "jour de l'An"), (["nouvel", "an"], "jour de l'An"),
+        (["armistice"], "armistice 1918"), (["fete", "du", "travail"], "fête du Travail"),
+        (["fete", "nationale"], "fête nationale"), (["assomption"], "Assomption"),
+    ]
+
+    /// The next day (from `today`) of a public holiday named in `tokens`.
+    static func holiday(in tokens: [String], today: LocalDate) -> LocalDate? {
+        guard let name = holidayNames.first(where: { FrenchHolidayPhrase.contains(tokens, $0.phrase) })?.name else {
+            return nil
+        }
+        for year in [today.year, today.year + 1] {
+            if let day = FrenchHolidays.holidays(in: year).first(where: { $0.value == name })?.key, day >= today {
+                return day
+            }
+        }
+        return nil
+    }
+
     static let weekdays: [String: Weekday] = [
         "lundi": .monday, "mardi": .tuesday, "mercredi": .wednesday, "jeudi": .thursday, "vendredi": .friday,
         "samedi": .saturday, "dimanche": .sunday,
@@ -54,6 +77,13 @@ package enum SlotExtractor {
     // MARK: Dates
 
     static func date(in tokens: [String], today: LocalDate) -> LocalDate? {
+        if let holiday = holiday(in: tokens, today: today) { return holiday }
+        // "pas aujourd'hui, plutôt demain": the day after "plutôt" is the one wanted.
+        if let rather = tokens.lastIndex(where: { $0 == "plutot" || $0 == "prefere" || $0 == "preferais" }),
+            rather + 1 < tokens.count, let wanted = date(in: Array(tokens[(rather + 1)...]), today: today)
+        {
+            return wanted
+        }
         let n = tokens.count
         func at(_ i: Int) -> String { i >= 0 && i < n ? tokens[i] : "" }
         for i in 0..<n {
@@ -75,7 +105,10 @@ package enum SlotExtractor {
                 var year = today.year
                 if let y = Int(at(i + 1)), (2000...2100).contains(y) { year = y }
                 guard var date = LocalDate(year: year, month: month, day: day) else { continue }
-                if date < today, Int(at(i + 1)) == nil {
+                // A day of the past month or so is the past ("le 20 novembre" on the 23rd, "le 11
+                // novembre dernier"), said as such; an earlier one is next year's.
+                let recent = today.daysSinceEpoch - date.daysSinceEpoch <= 31 || at(i + 1).hasPrefix("dernier")
+                if date < today, Int(at(i + 1)) == nil, !recent {
                     date = LocalDate(year: year + 1, month: month, day: day) ?? date
                 }
                 return date
@@ -272,23 +305,45 @@ package enum SlotExtractor {
     ]
     static let noWords: Set<String> = ["non", "negatif", "jamais", "nan", "aucunement", "pas"]
 
+    /// Phrases of assent that contain no yes word: "c'est bon", "ça me va", "ça marche".
+    static let yesPhrases: [[String]] = [
+        ["ce", "est", "bon"], ["ca", "me", "va"], ["ca", "marche"], ["ca", "me", "convient"], ["me", "convient"],
+        ["ca", "ira"], ["allez", "y"], ["ca", "me", "arrange"], ["tres", "bien"], ["cest", "bon"],
+    ]
+
     static func yesNo(in tokens: [String]) -> Bool? {
+        if !tokens.contains(where: noWords.contains),
+            yesPhrases.contains(where: { FrenchHolidayPhrase.contains(tokens, $0) })
+        {
+            return true
+        }
+        // The first yes or no decides, unless the caller corrects themselves: "ah d'accord… non non".
+        var decisions: [Bool] = []
         for (i, word) in tokens.enumerated() {
             if noWords.contains(word) {
                 // "pas" alone in a sentence is not a refusal ("je n'ai pas reçu"); "pas du tout" is.
                 if word == "pas" {
-                    if i + 2 < tokens.count, tokens[i + 1] == "du", tokens[i + 2] == "tout" { return false }
-                    if i + 1 < tokens.count, tokens[i + 1] == "ca" || tokens[i + 1] == "ce" { return false }
+                    if i + 2 < tokens.count, tokens[i + 1] == "du", tokens[i + 2] == "tout" { decisions.append(false) }
+                    if i + 1 < tokens.count, tokens[i + 1] == "ca" || tokens[i + 1] == "ce" { decisions.append(false) }
                     continue
                 }
-                return false
+                decisions.append(false)
+            } else if word == "accord" || word == "daccord" {
+                decisions.append(true)
+            } else if word == "bien", i + 1 < tokens.count, tokens[i + 1] == "sur" {
+                decisions.append(true)
+            } else if word == "tout", i + 2 < tokens.count, tokens[i + 1] == "a", tokens[i + 2] == "fait" {
+                decisions.append(true)
+            } else if word == "ca", i > 0, tokens[i - 1] == "est", tokens.count <= 4 {
+                decisions.append(true)  // "c'est ça"
+            } else if yesWords.contains(word) && word != "bien" && word != "entendu" {
+                decisions.append(true)
             }
-            if word == "accord" || word == "daccord" { return true }
-            if word == "bien", i + 1 < tokens.count, tokens[i + 1] == "sur" { return true }
-            if word == "tout", i + 2 < tokens.count, tokens[i + 1] == "a", tokens[i + 2] == "fait" { return true }
-            if word == "ca", i > 0, tokens[i - 1] == "est", tokens.count <= 4 { return true }  // "c'est ça"
-            if yesWords.contains(word) && word != "bien" && word != "entendu" { return true }
         }
+        guard let first = decisions.first else { return nil }
+        // A yes followed by two noes ("d'accord, non non") is a correction.
+        if first, decisions.dropFirst().filter({ !$0 }).count >= 2 { return false }
+        return first
         return nil
     }
 
@@ -322,5 +377,12 @@ package enum SlotExtractor {
             return digit
         }
         return nil
+    }
+}
+
+enum FrenchHolidayPhrase {
+    static func contains(_ tokens: [String], _ phrase: [String]) -> Bool {
+        guard phrase.count <= tokens.count else { return false }
+        return (0...(tokens.count - phrase.count)).contains { tokens[$0..<($0 + phrase.count)].elementsEqual(phrase) }
     }
 }

@@ -76,6 +76,13 @@ package struct Understander: Sendable {
         }
         guard let top = ranked.first else { return ranked }
         let topDefinition = catalog.intent(named: top.intent)
+        // "mon rendez-vous": one the caller already has, to find (and then cancel, move or keep).
+        if topDefinition?.action == .book, Self.mentions(tokens, anyOf: Self.ownAppointment),
+            let manage = intents(.cancel).first
+        {
+            promote(manage.name)
+            return ranked
+        }
         let needQuestion = CallerCues.asksWhetherNeeded(tokens)
         if needQuestion, topDefinition?.action == .book,
             let topic = ranked.first(where: { catalog.intent(named: $0.intent)?.action == .answer && $0.keywordMatched }
@@ -95,8 +102,9 @@ package struct Understander: Sendable {
                 return ranked
             }
         }
+        let facilityAsked = catalog.intents.contains { $0.facility && matched($0.name) }
         if let topDefinition, topDefinition.action == .answer, let rest = withoutOtherSubjects(tokens),
-            topDefinition.facility || !Self.mentions(rest, anyOf: topDefinition.keywords)
+            topDefinition.facility || facilityAsked || !Self.mentions(rest, anyOf: topDefinition.keywords)
         {
             ranked.insert(IntentScore(intent: IntentClassifier.none, confidence: 0.8), at: 0)
         }
@@ -125,10 +133,23 @@ package struct Understander: Sendable {
     /// Whether the caller explicitly asks for a person: a word for one (the hand-off intent's
     /// keywords) with a verb of asking for them, or alone in a short request.
     private func asksForAPerson(_ tokens: [String], handoff: IntentDefinition, top: String?) -> Bool {
+        if Self.mentions(tokens, anyOf: Self.transferPhrases) { return true }
         guard Self.mentions(tokens, anyOf: handoff.keywords) else { return top == handoff.name }
         if top == handoff.name || tokens.count <= 4 { return true }
         return Self.mentions(tokens, anyOf: Self.askingForAPerson)
     }
+
+    /// "Mon rendez-vous": an appointment the caller has.
+    static let ownAppointment = [
+        "mon rendez-vous", "mon rdv", "ma réservation", "notre rendez-vous", "mon prochain rendez-vous",
+    ]
+
+    /// Requests to be put through that need no word for the person ("mettez-moi en relation avec l'urbanisme").
+    static let transferPhrases = [
+        "en relation avec", "passez-moi", "passe-moi", "me passer le", "me passer la", "transférez-moi",
+        "me transférer",
+        "parler à", "parler avec", "parler au", "joindre le service", "joindre quelqu'un",
+    ]
 
     /// Verbs with which callers ask for a person ("parler à", "passez-moi", "mettez-moi en relation").
     static let askingForAPerson = [

@@ -46,6 +46,8 @@ struct BookingFlow {
     }
 
     mutating func handle(_ reply: CallerReply, _ turn: inout DialogueTurn) -> FlowStep {
+        if case .stop = reply { return abandon(&turn) }
+        if case .when = reply { declined = [] }  // a day asked again may have what was declined
         switch state {
         case .choosingMotif:
             let motifs = turn.context.config.appointments.motifs

@@ -28,6 +28,10 @@ struct CallbackFlow {
     }
 
     mutating func handle(_ reply: CallerReply, _ turn: inout DialogueTurn) -> FlowStep {
+        if case .stop = reply {
+            turn.say(.callbackAbandoned)
+            return .ended(.declined)
+        }
         switch state {
         case .offering(let windows, let index):
             let window = windows[index]

@@ -14,9 +14,14 @@ struct ManageFlow {
     private(set) var state: State = .lookingUp(byReference: false)
     /// The caller said they want to move it ("décaler mon rendez-vous"), not cancel it.
     private let moveRequested: Bool
+    /// When they want it instead ("à jeudi").
+    private let moveTo: Preference
     private var wrongReferences = 0
 
-    init(moveRequested: Bool) { self.moveRequested = moveRequested }
+    init(moveRequested: Bool, to preference: Preference = Preference()) {
+        self.moveRequested = moveRequested
+        moveTo = preference
+    }
 
     mutating func start(_ turn: inout DialogueTurn) -> FlowStep {
         if let number = turn.context.callerNumber {
@@ -28,6 +33,10 @@ struct ManageFlow {
     }
 
     mutating func handle(_ reply: CallerReply, _ turn: inout DialogueTurn) -> FlowStep {
+        if case .stop = reply {
+            if appointment != nil { turn.say(.manageKept) }
+            return .ended(.declined)
+        }
         switch state {
         case .askingReference:
             let digits = turn.context.config.appointments.referenceDigits
@@ -113,7 +122,7 @@ struct ManageFlow {
         state = .choosing(appointment)
         if moveRequested {
             turn.say(.manageMoving, values)
-            return .ended(.startBooking(Preference()))
+            return .ended(.startBooking(moveTo))
         }
         turn.ask(.manageFound, values, expecting: .options(count: 3, more: false))
         return .waiting
