@@ -83,7 +83,7 @@ struct ChatCall {
         try await store.purgeTranscripts(olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: now())
         let scheduler = Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer)
         session = CallSession(
-            deployment: deployment, understander: Understander(catalog: deployment.intents), ports: scheduler,
+            deployment: deployment, understander: Understander(deployment: deployment), ports: scheduler,
             records: store, callID: newCallID(), channel: "chat", callerNumber: caller,
             callerHash: caller.map(pseudonymizer.pseudonym(for:)), clock: now)
         self.transfer = transfer

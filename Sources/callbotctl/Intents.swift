@@ -16,7 +16,7 @@ struct Intents: ParsableCommand {
         @OptionGroup var deployment: DeploymentOptions
 
         func run() throws {
-            let understander = Understander(catalog: try deployment.load().intents)
+            let understander = Understander(deployment: try deployment.load())
             let lines = sentences.isEmpty ? Array(AnyIterator { readLine() }) : sentences
             for line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let ranked = understander.rank(line).prefix(3)
@@ -39,7 +39,9 @@ struct Intents: ParsableCommand {
         var json = false
 
         func run() throws {
-            let understander = Understander(catalog: try deployment.load().intents)
+            let loaded = try deployment.load()
+            let catalog = loaded.intents
+            let understander = Understander(deployment: loaded)
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw Failure("cannot read \(file)")
             }
@@ -50,6 +52,14 @@ struct Intents: ParsableCommand {
                     let text = object["text"], let intent = object["intent"]
                 else { throw Failure("\(file):\(number + 1): expected {\"text\": …, \"intent\": …}") }
                 cases.append((text, intent))
+            }
+            let known = Set(catalog.intents.map(\.name)).union([IntentClassifier.none])
+            for label in Set(cases.map(\.intent)).subtracting(known).sorted() {
+                let count = cases.filter { $0.intent == label }.count
+                FileHandle.standardError.write(
+                    Data(
+                        "warning: \(file): \"\(label)\" (\(count) sentences) is not an intent of \(deployment.config)/intents.yaml; they can never be right\n"
+                            .utf8))
             }
             let report = IntentEvaluation(cases: cases) { understander.rank($0).first?.intent ?? "none" }
             if json {

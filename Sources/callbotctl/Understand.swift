@@ -17,7 +17,7 @@ struct Understand: ParsableCommand {
     func run() throws {
         let loaded = try deployment.load()
         let now = try clock.resolve(timeZone: loaded.config.service.timeZone)
-        let understanding = Understander(catalog: loaded.intents).understand(text, today: now.date)
+        let understanding = Understander(deployment: loaded).understand(text, today: now.date)
         let value = understanding.json
         if json {
             print(jsonLine(value))

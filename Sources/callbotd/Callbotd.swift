@@ -145,7 +145,7 @@ struct Callbotd: AsyncParsableCommand {
                 logger: logger)
         }
         let context = PhoneCall.Context(
-            deployment: deployment, understander: Understander(catalog: deployment.intents),
+            deployment: deployment, understander: Understander(deployment: deployment),
             ports: Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer), records: store,
             pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
             desk: AgentDesk(capacity: deployment.config.agents.capacity), speech: speech)

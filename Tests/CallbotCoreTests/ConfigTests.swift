@@ -84,6 +84,31 @@ import Testing
         #expect(try #require(error(callbot: overlapping)).reason.contains("overlaps"))
     }
 
+    @Test func motifHoursMustFallInTheOpeningHours() throws {
+        let sunday = callbot.replacing(
+            "        tuesday: [\"09:00-12:00\"]\n        thursday: [\"14:00-18:00\"]",
+            with: "        tuesday: [\"09:00-12:00\"]\n        sunday: [\"09:00-12:00\"]")
+        let e = try #require(error(callbot: sunday))
+        #expect(e.reason.contains("closed on sunday") && e.line == line(of: "sunday: [\"09:00-12:00\"]", in: sunday))
+        let late = callbot.replacing("thursday: [\"14:00-18:00\"]", with: "thursday: [\"14:00-20:00\"]")
+        let l = try #require(error(callbot: late))
+        #expect(l.reason.contains("outside the opening hours") && l.line == line(of: "14:00-20:00", in: late))
+    }
+
+    @Test func anUnknownTimeZoneIsRefusedOnItsLine() throws {
+        let zone = callbot.replacing("time_zone: \"Europe/Paris\"", with: "time_zone: \"Europe/Pariss\"")
+        let e = try #require(error(callbot: zone))
+        #expect(e.reason.contains("unknown time zone") && e.line == line(of: "Europe/Pariss", in: zone))
+    }
+
+    @Test func keypadDigitsMustNotCollideWithTheMenu() throws {
+        let topics = intents.replacing("keypad_topics:\n  keypad: \"2\"", with: "keypad_topics:\n  keypad: \"4\"")
+        #expect(try #require(error(intents: topics)).reason.contains("already the keypad of \"prendre_rdv\""))
+        let twice = intents.replacing("keypad: \"6\"", with: "keypad: \"4\"")
+        let e = try #require(error(intents: twice))
+        #expect(e.reason.contains("keypad \"4\" is used by") && e.line > 0)
+    }
+
     @Test func unknownReferencesAreRefused() throws {
         let badAnswer = intents.replacing("answer: answer.horaires", with: "answer: answer.horaire")
         #expect(try #require(error(intents: badAnswer)).reason.contains("answer.horaire"))

@@ -5,7 +5,7 @@ import Testing
 /// The dialogue engine alone: events in, actions out, no I/O.
 @Suite struct DialogueEngineTests {
     let monday = LocalDateTime(iso: "2026-11-23T10:00:00+01:00")!
-    let understander = Understander(catalog: demo.intents)
+    let understander = Understander(deployment: demo)
 
     func engine(caller: String? = "+33611223344") -> DialogueEngine {
         DialogueEngine(deployment: demo, understander: understander, callID: "c-test", callerNumber: caller)
@@ -132,7 +132,7 @@ import Testing
 /// Speech on the line: poorly heard requests are checked, a lost recogniser falls back to keys.
 @Suite struct SpeechDialogueTests {
     let monday = LocalDateTime(iso: "2026-11-23T10:00:00+01:00")!
-    let understander = Understander(catalog: demo.intents)
+    let understander = Understander(deployment: demo)
 
     func started() -> DialogueEngine {
         var e = DialogueEngine(deployment: demo, understander: understander, callID: "c-test", callerNumber: nil)

@@ -4,7 +4,7 @@ import Testing
 @testable import CallbotCore
 
 @Suite struct IntentTests {
-    let understander = Understander(catalog: demo.intents)
+    let understander = Understander(deployment: demo)
 
     /// Sentences written apart from the config's examples: accuracy on them is what generalises.
     @Test func heldOutSentences() throws {

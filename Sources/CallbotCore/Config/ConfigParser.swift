@@ -10,7 +10,7 @@ package enum ConfigParser {
         let service = try serviceInfo(try top.required("service"))
         let opening = try openingCalendar(try top.required("opening_hours"))
         let agents = try agentSettings(try top.required("agents"))
-        let appointments = try appointmentSettings(try top.required("appointments"))
+        let appointments = try appointmentSettings(try top.required("appointments"), opening: opening)
         let callbacks = try callbackSettings(try top.required("callbacks"))
         let dialogue = try dialogueSettings(top.optional("dialogue"))
         let storage = try storageSettings(try top.required("storage"))
@@ -102,10 +102,15 @@ package enum ConfigParser {
 
     static func serviceInfo(_ node: YAMLNode) throws(ConfigError) -> ServiceInfo {
         var f = try node.fields()
+        let zoneNode = f.optional("time_zone")
+        let zone = try zoneNode?.string() ?? "Europe/Paris"
+        guard TimeZone(identifier: zone) != nil else {
+            throw (zoneNode ?? node).error("unknown time zone \"\(zone)\" (an IANA name like \"Europe/Paris\")")
+        }
         let info = ServiceInfo(
             name: try nonEmpty(try f.required("name").string(), node),
             address: try f.required("address").string(),
-            timeZone: try f.optional("time_zone")?.string() ?? "Europe/Paris",
+            timeZone: zone,
             website: try f.optional("website")?.string())
         try f.finish()
         return info
@@ -208,7 +213,9 @@ package enum ConfigParser {
         return AgentSettings(queueURI: uri, hours: hours, capacity: capacity)
     }
 
-    static func appointmentSettings(_ node: YAMLNode) throws(ConfigError) -> AppointmentSettings {
+    static func appointmentSettings(_ node: YAMLNode, opening: OpeningCalendar) throws(ConfigError)
+        -> AppointmentSettings
+    {
         var f = try node.fields()
         let digitsNode = f.optional("reference_digits")
         let digits = try digitsNode?.int() ?? 6
@@ -218,7 +225,7 @@ package enum ConfigParser {
         let moveKeywords = try f.optional("move_keywords")?.strings() ?? []
         var motifs: [Motif] = []
         for item in try f.required("motifs").sequence() {
-            let motif = try self.motif(item)
+            let motif = try self.motif(item, opening: opening)
             if motifs.contains(where: { $0.id == motif.id }) {
                 throw item.error("motif \"\(motif.id)\" is defined twice")
             }
@@ -231,7 +238,7 @@ package enum ConfigParser {
         return AppointmentSettings(motifs: motifs, moveKeywords: moveKeywords, referenceDigits: digits)
     }
 
-    static func motif(_ node: YAMLNode) throws(ConfigError) -> Motif {
+    static func motif(_ node: YAMLNode, opening: OpeningCalendar) throws(ConfigError) -> Motif {
         var f = try node.fields()
         let id = try f.required("id").string()
         let label = try f.required("label").string()
@@ -251,7 +258,24 @@ package enum ConfigParser {
         let capacity = try positive("capacity", default: 1)
         let notice = try f.optional("min_notice_hours")?.int() ?? 0
         let ahead = try positive("max_days_ahead", default: 60)
-        let hours = try f.optional("hours").map { (n) throws(ConfigError) in try weeklyHours(n) }
+        let hoursNode = f.optional("hours")
+        let hours = try hoursNode.map { (n) throws(ConfigError) in try weeklyHours(n) }
+        // A motif receives only when the service is open: callers would be booked at a closed door.
+        if let hours, let hoursNode {
+            let lines = Dictionary((try hoursNode.pairs()).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            for day in Weekday.allCases {
+                let open = opening.hours.ranges(on: day)
+                for range in hours.ranges(on: day)
+                where !open.contains(where: { $0.start <= range.start && range.end <= $0.end }) {
+                    let at = lines[day.key] ?? hoursNode
+                    throw at.error(
+                        open.isEmpty
+                            ? "motif \"\(id)\": hours on \(day.key) (\(range)) but the service is closed on \(day.key) (opening_hours)"
+                            : "motif \"\(id)\": hours on \(day.key) (\(range)) are outside the opening hours (\(open.map(\.description).joined(separator: ", ")))"
+                    )
+                }
+            }
+        }
         let intents = try f.optional("intents")?.strings() ?? []
         let keywords = try f.optional("keywords")?.strings() ?? []
         try f.finish()

@@ -31,6 +31,25 @@ enum ConfigValidator {
                 keypads[digit] = intent.name
             }
         }
+        if let topics = catalog.topicsKeypad {
+            let line = (try? top.optional("keypad_topics")?.pairs())?.first?.line ?? 0
+            if let other = keypads[topics.digit] {
+                throw ConfigError(
+                    file: intentsNode.file, line: line,
+                    reason: "keypad_topics: digit \"\(topics.digit)\" is already the keypad of \"\(other)\"")
+            }
+            let named = catalog.intents.filter { $0.keypad == nil && $0.label != nil }
+            if named.count > 8 {
+                throw intentError(
+                    named[8].name,
+                    "the topics menu holds 8 topics (keys 1 to 8; 9 repeats, 0 is an agent): \"\(named[8].name)\" is the 9th labelled intent without a keypad digit"
+                )
+            }
+        }
+        for intent in catalog.intents where intent.keypad != nil && intent.label == nil {
+            throw intentError(
+                intent.name, "intent \"\(intent.name)\" has a keypad digit but no label: the menu could not name it")
+        }
         for motif in config.appointments.motifs {
             for name in motif.intents where catalog.intent(named: name) == nil {
                 throw ConfigError(

@@ -114,6 +114,8 @@ package struct ReplyReader: Sendable {
                 return yes ? .yes : .no
             }
         case .anythingElse:
+            // "parfait merci", "très bien merci": thanks, not a yes to "autre chose ?".
+            if let talk = CallerCues.smallTalk(u.tokens), talk == .thanks { return .smallTalk(talk) }
             if let yes = u.slots.yesNo, !keywordRequest || action == .goodbye || u.tokens.count <= 2 {
                 return yes ? .yes : .no
             }

@@ -45,6 +45,8 @@ package struct DialogueEngine: Sendable {
     private var lastSaid: [Prompt] = []
     /// A poorly heard utterance read back to the caller, acted on if they say yes.
     private var heard: (understanding: Understanding, expectation: Expectation, question: [Prompt])?
+    /// The read-back of the pending check, said again on "pardon ?".
+    private var lastCheck: [Prompt] = []
     private var misunderstood = 0
     private var silences = 0
 
@@ -111,7 +113,7 @@ package struct DialogueEngine: Sendable {
             callerSpoke = true
             silences = 0
             turn.record(.digits, ["digits": .string(digits.count > 2 ? "***" : digits)])
-            if let pending = heard {
+            if let pending = heard, digits != "9" {
                 heard = nil
                 expectation = pending.expectation
                 question = pending.question
@@ -125,6 +127,10 @@ package struct DialogueEngine: Sendable {
                     break
                 }
             }
+            if heard != nil, digits == "9" {
+                turn.listenAgain(expecting: .yesNo, saying: lastCheck)
+                break
+            }
             onReply(reader.read(keys: digits, expecting: expectation), understanding: nil, &turn)
         case .silence:
             turn.record(.noInput)
@@ -136,7 +142,11 @@ package struct DialogueEngine: Sendable {
             onSilence(&turn)
         case .speechUnavailable:
             turn.record(.speechUnavailable)
-            heard = nil
+            if let pending = heard {
+                heard = nil
+                expectation = pending.expectation
+                question = pending.question
+            }
             turn.say(.speechUnavailable)
             reaskWithKeys(&turn)
         case .transferResult(let outcome):
@@ -152,6 +162,12 @@ package struct DialogueEngine: Sendable {
             stage = .booking(flow)
             after(step, &turn)
         case .bookingFailed:
+            if case .managing = stage {
+                // The appointment was cancelled or moved meanwhile (another call, an agent).
+                turn.say(.manageNotFound)
+                anythingElse(&turn)
+                break
+            }
             guard case .booking(var flow) = stage else { break }
             let step = flow.bookingFailed(&turn)
             stage = .booking(flow)
@@ -221,6 +237,7 @@ package struct DialogueEngine: Sendable {
     /// Messages that are not worth repeating on "répétez": apologies, hints, acknowledgements.
     static let meta: Set<MessageKey> = [
         .noInput, .noMatch, .listening, .repeatUnavailable, .hello, .welcome, .ok, .speechRephrase, .speechUnavailable,
+        .speechCheck,
     ]
 
     // MARK: Caller replies
@@ -232,6 +249,10 @@ package struct DialogueEngine: Sendable {
             expectation = pending.expectation
             question = pending.question
             switch reader.read(u, expecting: .yesNo) {
+            case .repeatLast:
+                // "Pardon ?": the check is asked again, still pending.
+                heard = pending
+                return turn.listenAgain(expecting: .yesNo, saying: lastCheck)
             case .yes: return onSpeech(pending.understanding, &turn)
             case .no:
                 turn.say(.speechRephrase)
@@ -526,7 +547,8 @@ package struct DialogueEngine: Sendable {
 
     private mutating func handoff(_ reason: HandoffReason, _ turn: inout DialogueTurn) {
         misunderstood = 0
-        handoffWanted = true
+        // Only a caller who wanted an agent makes an unanswered hand-off (the taux de décroché).
+        if [.callerRequest, .callerAccepted, .personalCase].contains(reason) { handoffWanted = true }
         let handoffContext = makeHandoffContext(reason)
         guard context.agentsOpen else {
             turn.record(
@@ -695,7 +717,10 @@ package struct DialogueEngine: Sendable {
     private mutating func checkHeard(_ u: Understanding, text: String, _ turn: inout DialogueTurn) {
         turn.record(.speechCheck)
         let previous = (expectation, question)
-        turn.ask(.speechCheck, ["text": FrenchText.spokenQuote(text)], expecting: .yesNo)
+        let check = context.prompt(.speechCheck, ["text": FrenchText.spokenQuote(text)])
+        turn.say(check)
+        turn.listenAgain(expecting: .yesNo)
+        lastCheck = [check]
         heard = (u, previous.0, previous.1)
     }
 
@@ -704,6 +729,7 @@ package struct DialogueEngine: Sendable {
     /// The caller is done: the survey, then goodbye.
     private mutating func leave(sayingFirst key: MessageKey?, _ turn: inout DialogueTurn) {
         if let key { turn.say(key) }
+        misunderstood = 0
         if config.dialogue.surveyEnabled && !surveyed && callerSpoke {
             surveyed = true
             stage = .survey

@@ -45,7 +45,7 @@ extension DialogueContext {
             prompt(.closedWeekday, ["weekday": SpokenFormat.weekdayNames[weekday.rawValue - 1]]).text
         case .holiday(let name): prompt(.closedHoliday, ["holiday": name]).text
         case .closure(let reason?): prompt(.closedClosure, ["reason": reason]).text
-        case .closure(nil): prompt(.closedClosure, ["reason": ""]).text
+        case .closure(nil): prompt(.closedClosure, ["reason": "fermeture exceptionnelle"]).text
         }
     }
 }
@@ -88,7 +88,10 @@ struct DialogueTurn {
     }
 
     /// Listens again for an answer to the pending question, without asking it again.
-    mutating func listenAgain(expecting expectation: Expectation) { asked = ([], expectation) }
+    mutating func listenAgain(expecting expectation: Expectation, saying prompts: [Prompt] = []) {
+        for p in prompts { say(p) }
+        asked = ([], expectation)
+    }
 
     mutating func record(_ kind: EventKind, _ fields: [String: JSONValue] = [:]) {
         actions.append(.record(CallEvent(kind: kind, at: now, fields: fields)))

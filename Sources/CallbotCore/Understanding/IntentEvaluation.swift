@@ -60,11 +60,43 @@ package struct IntentEvaluation: Sendable {
         ])
     }
 
+    /// A table a non-developer can read: per intent, how many sentences were recognised, then
+    /// the sentences taken for another intent.
     package var summary: String {
+        func percent(_ part: Int, _ whole: Int) -> String {
+            whole == 0 ? "—" : "\(Int((Double(part) / Double(whole) * 100).rounded())) %"
+        }
         var lines = [
-            "accuracy \(Int((accuracy * 1000).rounded()) / 10)% on \(total) sentences; none precision \(Int((nonePrecision * 100).rounded()))%, recall \(Int((noneRecall * 100).rounded()))%"
+            "Intent recognition: \(correct) of \(total) sentences right (\(percent(correct, total)))",
+            "Out-of-scope questions (none): \(correctNone) of \(expectedNone) noticed; \(predictedNone - correctNone) in-scope sentences wrongly taken as out of scope",
+            "",
+            "intent".rightPadded(22) + "sentences  right  share  most often taken for",
         ]
-        for c in confusions { lines.append("  \(c.expected) → \(c.predicted): \(c.text)") }
+        for (intent, counts) in perIntent.sorted(by: { $0.key < $1.key }) {
+            let mistaken =
+                Dictionary(grouping: confusions.filter { $0.expected == intent }, by: \.predicted)
+                .max { $0.value.count < $1.value.count }
+                .map { "\($0.key) (\($0.value.count))" } ?? ""
+            lines.append(
+                intent.rightPadded(22)
+                    + String(counts.total).leftPadded(9) + String(counts.correct).leftPadded(7)
+                    + percent(counts.correct, counts.total).leftPadded(7) + "  " + mistaken)
+        }
+        if !confusions.isEmpty {
+            lines.append("")
+            lines.append("Sentences taken for another intent (expected → understood):")
+            for c in confusions { lines.append("  \(c.expected) → \(c.predicted): \(c.text)") }
+        }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func rightPadded(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

@@ -18,9 +18,17 @@ package struct Understander: Sendable {
     /// Intents that act (book, cancel, call back, hand off) rather than answer.
     private let actingIntents: Set<String>
     private let otherSubjectStems: [[String]]
+    /// Words that name the service's own appointment motifs.
+    private let motifKeywords: [String]
 
-    package init(catalog: IntentCatalog) {
+    /// Understands with the deployment's intents and the words of its appointment motifs.
+    package init(deployment: Deployment) {
+        self.init(catalog: deployment.intents, motifKeywords: deployment.config.appointments.motifs.flatMap(\.keywords))
+    }
+
+    package init(catalog: IntentCatalog, motifKeywords: [String] = []) {
         self.catalog = catalog
+        self.motifKeywords = motifKeywords
         classifier = IntentClassifier(
             intents: catalog.intents.map {
                 IntentExamples(name: $0.name, examples: $0.examples, keywords: $0.keywords)
@@ -102,6 +110,13 @@ package struct Understander: Sendable {
                 return ranked
             }
         }
+        // A booking somewhere else ("un rendez-vous à la préfecture", "réserver un restaurant").
+        if topDefinition?.action == .book, let rest = withoutOtherSubjects(tokens),
+            !motifKeywords.contains(where: { Self.mentions(rest, anyOf: [$0]) })
+        {
+            ranked.insert(IntentScore(intent: IntentClassifier.none, confidence: 0.8), at: 0)
+            return ranked
+        }
         let facilityAsked = catalog.intents.contains { $0.facility && matched($0.name) }
         if let topDefinition, topDefinition.action == .answer, let rest = withoutOtherSubjects(tokens),
             topDefinition.facility || facilityAsked || !Self.mentions(rest, anyOf: topDefinition.keywords)
@@ -146,7 +161,8 @@ package struct Understander: Sendable {
 
     /// Requests to be put through that need no word for the person ("mettez-moi en relation avec l'urbanisme").
     static let transferPhrases = [
-        "en relation avec", "passez-moi", "passe-moi", "me passer le", "me passer la", "transférez-moi",
+        "mettre en relation", "mettez-moi en relation", "passez-moi", "passe-moi", "me passer le", "me passer la",
+        "transférez-moi",
         "me transférer",
         "parler à", "parler avec", "parler au", "joindre le service", "joindre quelqu'un",
     ]
@@ -154,8 +170,8 @@ package struct Understander: Sendable {
     /// Verbs with which callers ask for a person ("parler à", "passez-moi", "mettez-moi en relation").
     static let askingForAPerson = [
         "parler", "passez-moi", "me passer", "me passez", "passe-moi", "me passe", "transférer", "transférez",
-        "en relation", "joindre", "avoir quelqu'un",
-        "un humain", "une vraie personne", "une personne", "pas un robot", "pas à un robot", "pas une machine",
+        "mettre en relation", "mettez-moi en relation", "joindre", "avoir quelqu'un",
+        "un humain", "une vraie personne", "pas un robot", "pas à un robot", "pas une machine",
     ]
 
     /// Intents of `text`, best first (see ``rank(tokens:)``).
