@@ -60,13 +60,17 @@ package enum CallerCues {
         }) {
             return true
         }
+        // "je vais rappeler", "je rappelle plus tard"; not "je rappelle pour mon rendez-vous" (calling again now).
+        let later = [" plus tard ", " demain ", " tout a le heure ", " un autre jour ", " la semaine prochaine "]
+        let joined = " " + tokens.joined(separator: " ") + " "
         for (i, word) in tokens.enumerated() where word == "vais" || word == "je" {
             let next = tokens.dropFirst(i + 1).prefix(2)
-            if next.contains(where: {
-                ["rappeler", "rappelle", "retelephoner", "repasserai", "reessaierai"].contains($0)
-            }) {
+            if tokens.contains("vais"),
+                next.contains(where: { ["rappeler", "retelephoner", "repasser", "reessayer"].contains($0) })
+            {
                 return true
             }
+            if next.contains("rappelle"), later.contains(where: joined.contains) { return true }
         }
         return false
     }
@@ -102,9 +106,8 @@ package enum CallerCues {
     package static func givesUp(_ tokens: [String]) -> Bool {
         let joined = " " + tokens.joined(separator: " ") + " "
         let phrases = [
-            " laissez tomber ", " laisse tomber ", " tant pis ", " pas la peine ", " oubliez ", " oublions ",
-            " je verrai ", " je vais voir ", " une autre fois ", " on verra ", " pas grave ", " annulez tout ",
-            " plus besoin ", " je vais reflechir ", " je reflechis ",
+            " laissez tomber ", " laisse tomber ", " tant pis ", " pas la peine ", " je verrai ", " je vais voir ",
+            " une autre fois ", " on verra ", " je vais reflechir ", " je reflechis ",
         ]
         return phrases.contains { joined.contains($0) }
     }
