@@ -113,12 +113,9 @@ package struct DialogueEngine: Sendable {
             callerSpoke = true
             silences = 0
             turn.record(.digits, ["digits": .string(digits.count > 2 ? "***" : digits)])
-            if let pending = heard, digits != "9" {
-                heard = nil
-                expectation = pending.expectation
-                question = pending.question
+            if heard != nil, digits != "9", let pending = dropCheck() {
                 if digits == "1" {
-                    onSpeech(pending.understanding, &turn)
+                    onSpeech(pending, &turn)
                     break
                 }
                 if digits == "2" {
@@ -134,19 +131,11 @@ package struct DialogueEngine: Sendable {
             onReply(reader.read(keys: digits, expecting: expectation), understanding: nil, &turn)
         case .silence:
             turn.record(.noInput)
-            if let pending = heard {
-                heard = nil
-                expectation = pending.expectation
-                question = pending.question
-            }
+            _ = dropCheck()
             onSilence(&turn)
         case .speechUnavailable:
             turn.record(.speechUnavailable)
-            if let pending = heard {
-                heard = nil
-                expectation = pending.expectation
-                question = pending.question
-            }
+            _ = dropCheck()
             turn.say(.speechUnavailable)
             reaskWithKeys(&turn)
         case .transferResult(let outcome):
@@ -244,16 +233,15 @@ package struct DialogueEngine: Sendable {
 
     private mutating func onSpeech(_ u: Understanding, _ turn: inout DialogueTurn) {
         if !u.slots.isEmpty { lastSlots.merge(Self.slotStrings(u.slots)) { _, new in new } }
-        if let pending = heard {
-            heard = nil
-            expectation = pending.expectation
-            question = pending.question
-            switch reader.read(u, expecting: .yesNo) {
-            case .repeatLast:
+        if heard != nil {
+            let reply = reader.read(u, expecting: .yesNo)
+            if case .repeatLast = reply {
                 // "Pardon ?": the check is asked again, still pending.
-                heard = pending
                 return turn.listenAgain(expecting: .yesNo, saying: lastCheck)
-            case .yes: return onSpeech(pending.understanding, &turn)
+            }
+            let pending = dropCheck()!
+            switch reply {
+            case .yes: return onSpeech(pending, &turn)
             case .no:
                 turn.say(.speechRephrase)
                 return turn.listenAgain(expecting: expectation)
@@ -712,6 +700,15 @@ package struct DialogueEngine: Sendable {
         if isWaiting || heard != nil { return false }
         if u.slots.yesNo != nil && u.tokens.count <= 3 { return false }
         return !u.tokens.isEmpty
+    }
+
+    /// Drops the pending read-back and returns to the question it interrupted; what was heard.
+    private mutating func dropCheck() -> Understanding? {
+        guard let pending = heard else { return nil }
+        heard = nil
+        expectation = pending.expectation
+        question = pending.question
+        return pending.understanding
     }
 
     private mutating func checkHeard(_ u: Understanding, text: String, _ turn: inout DialogueTurn) {
