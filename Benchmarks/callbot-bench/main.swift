@@ -13,7 +13,7 @@ do {
     FileHandle.standardError.write(Data("callbot-bench: \(error)\n".utf8))
     exit(2)
 }
-let understander = Understander(catalog: deployment.intents)
+let understander = Understander(deployment: deployment)
 
 // Caller sentences: the held-out test phrases, else the configured examples.
 var sentences: [String] = []
