@@ -67,7 +67,22 @@ package struct OpenAITranscriber: SpeechRecognizer {
         if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
         let (data, response): (Data, URLResponse)
         do {
-            (data, response) = try await URLSession.shared.upload(for: request, from: form.finished())
+            // URLSession's own timeout is an idle timer that fires late on a busy machine: the
+            // deadline is held here, and the request cancelled when it passes.
+            let (body, prepared) = (form.finished(), request)
+            let answer = try await withThrowingTaskGroup(of: (Data, URLResponse)?.self) { group in
+                group.addTask { try await URLSession.shared.upload(for: prepared, from: body) }
+                group.addTask { [timeout] in
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            guard let answer else { throw RecognitionError(reason: "speech engine gave no answer within \(timeout)") }
+            (data, response) = answer
+        } catch let error as RecognitionError {
+            throw error
         } catch {
             throw RecognitionError(reason: "speech engine unreachable: \(error.localizedDescription)")
         }

@@ -13,24 +13,24 @@ import Testing
     }
 
     @Test func aBrokenScenarioFileIsRefusedWithItsLine() throws {
-        let folder = NSTemporaryDirectory() + "callbot-scenarios-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try "== broken\ncaller: bonjour\nbot said: rien\n".write(
-            toFile: folder + "/x.txt", atomically: true, encoding: .utf8)
-        let run = try ctl(["scenarios", folder])
+        let run = try play("== broken\ncaller: bonjour\nbot said: rien\n")
         #expect(run.status != 0)
-        #expect(run.stderr.contains("x.txt:3"), "\(run.stderr)")
+        #expect(run.stderr.contains("scenario.txt:3"), "\(run.stderr)")
     }
 
     @Test func aFailingExpectationIsReportedWithItsLine() throws {
+        let run = try play(
+            "== wrong\nnow: 2026-11-23T10:00:00+01:00\ncaller: où est la mairie\nbot: piscine olympique\n")
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("line 4") && run.stdout.contains("scenarios: 0 passed, 1 failed"), "\(run.stdout)")
+    }
+
+    /// Plays `text` as a scenario file of its own.
+    private func play(_ text: String) throws -> Run {
         let folder = NSTemporaryDirectory() + "callbot-scenarios-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try "== wrong\nnow: 2026-11-23T10:00:00+01:00\ncaller: où est la mairie\nbot: piscine olympique\n".write(
-            toFile: folder + "/y.txt", atomically: true, encoding: .utf8)
-        let run = try ctl(["scenarios", folder])
-        #expect(run.status == 1)
-        #expect(run.stdout.contains("line 4") && run.stdout.contains("scenarios: 0 passed, 1 failed"), "\(run.stdout)")
+        try text.write(toFile: folder + "/scenario.txt", atomically: true, encoding: .utf8)
+        return try ctl(["scenarios", folder])
     }
 }

@@ -44,8 +44,14 @@ import Testing
             baseURL: URL(string: "http://127.0.0.1:\(port)/v1")!, model: "whisper-base", apiKey: nil,
             timeout: .seconds(1))
         let started = ContinuousClock.now
-        await #expect(throws: RecognitionError.self) { try await silent.transcribe(audio, sampleRate: 8000, hints: []) }
-        #expect(ContinuousClock.now - started < .seconds(5), "the timeout holds")
+        let error = await #expect(throws: RecognitionError.self) {
+            try await silent.transcribe(audio, sampleRate: 8000, hints: [])
+        }
+        // The transcriber's own deadline ended the wait (not a connection error). The wall-clock
+        // bound is loose: the line tests that run beside this one can hold the shared threads
+        // for seconds (seen: 6 s for a 1 s deadline in the full suite, 1.0 s alone).
+        #expect(error?.reason.contains("no answer within") == true, "\(String(describing: error))")
+        #expect(ContinuousClock.now - started < .seconds(15), "the timeout holds")
         // Nobody on the port at all.
         let absent = OpenAITranscriber(
             baseURL: URL(string: "http://127.0.0.1:9/v1")!, model: "whisper-base", apiKey: nil, timeout: .seconds(1))

@@ -16,9 +16,8 @@ package struct DialogueEngine: Sendable {
         case topics
         /// A yes/no question of the conversation's own.
         case question(Question)
-        case booking(BookingFlow)
-        case managing(ManageFlow)
-        case callback(CallbackFlow)
+        /// Booking, managing an appointment or a callback.
+        case flow(ActiveFlow)
         /// Agents cannot take the call: 1 callback, 2 appointment, 3 neither.
         case alternatives
         case transferring(HandoffContext)
@@ -140,47 +139,11 @@ package struct DialogueEngine: Sendable {
             reaskWithKeys(&turn)
         case .transferResult(let outcome):
             onTransferResult(outcome, &turn)
-        case .slotsFound(let slots):
-            guard case .booking(var flow) = stage else { break }
-            let step = flow.slotsFound(slots, &turn)
-            stage = .booking(flow)
-            after(step, &turn)
-        case .booked(let appointment):
-            guard case .booking(var flow) = stage else { break }
-            let step = flow.booked(appointment, &turn)
-            stage = .booking(flow)
-            after(step, &turn)
-        case .bookingFailed:
-            if case .managing = stage {
-                // The appointment was cancelled or moved meanwhile (another call, an agent).
-                turn.say(.manageNotFound)
-                anythingElse(&turn)
-                break
-            }
-            guard case .booking(var flow) = stage else { break }
-            let step = flow.bookingFailed(&turn)
-            stage = .booking(flow)
-            after(step, &turn)
-        case .appointmentsFound(let appointments):
-            guard case .managing(var flow) = stage else { break }
-            let step = flow.appointmentsFound(appointments, &turn)
-            stage = .managing(flow)
-            after(step, &turn)
-        case .cancelled(let appointment):
-            guard case .managing(var flow) = stage else { break }
-            let step = flow.cancelled(appointment, &turn)
-            stage = .managing(flow)
-            after(step, &turn)
-        case .callbackWindowsFound(let windows):
-            guard case .callback(var flow) = stage else { break }
-            let step = flow.windowsFound(windows, &turn)
-            stage = .callback(flow)
-            after(step, &turn)
-        case .callbackScheduled(let callback):
-            guard case .callback(var flow) = stage else { break }
-            let step = flow.scheduled(callback, &turn)
-            stage = .callback(flow)
-            if step == .ended(.served) { callbackScheduled = true }
+        case .slotsFound, .booked, .bookingFailed, .appointmentsFound, .cancelled, .callbackWindowsFound,
+            .callbackScheduled:
+            guard case .flow(var flow) = stage, let step = flow.handle(result: event, &turn) else { break }
+            stage = .flow(flow)
+            if case .callbackScheduled = event, step == .ended(.served) { callbackScheduled = true }
             after(step, &turn)
         case .assistantReplied(let reply):
             onAssistant(reply, &turn)
@@ -213,12 +176,7 @@ package struct DialogueEngine: Sendable {
     private var isWaiting: Bool {
         switch stage {
         case .transferring, .waitingForAssistant: true
-        case .booking(let flow):
-            if case .searching = flow.state { true } else if case .committing = flow.state { true } else { false }
-        case .managing(let flow):
-            if case .lookingUp = flow.state { true } else if case .cancelling = flow.state { true } else { false }
-        case .callback(let flow):
-            if case .searching = flow.state { true } else if case .scheduling = flow.state { true } else { false }
+        case .flow(let flow): flow.isWaiting
         default: false
         }
     }
@@ -266,7 +224,7 @@ package struct DialogueEngine: Sendable {
         }
         switch stage {
         case .main(let afterAnswer):
-            onMain(reply, afterAnswer: afterAnswer, &turn)
+            onMain(reply, afterAnswer: afterAnswer, typed: u == nil, &turn)
         case .topics:
             if case .request(let request) = reply { return dispatch(request, &turn) }
             notUnderstood(&turn)
@@ -277,17 +235,9 @@ package struct DialogueEngine: Sendable {
             case .smallTalk(.willCallAgain): leave(sayingFirst: .callAgain, &turn)
             default: topicChangeOrNotUnderstood(reply, &turn)
             }
-        case .booking(var flow):
+        case .flow(var flow):
             let step = flow.handle(reply, &turn)
-            stage = .booking(flow)
-            after(step, reply: reply, &turn)
-        case .managing(var flow):
-            let step = flow.handle(reply, &turn)
-            stage = .managing(flow)
-            after(step, reply: reply, &turn)
-        case .callback(var flow):
-            let step = flow.handle(reply, &turn)
-            stage = .callback(flow)
+            stage = .flow(flow)
             after(step, reply: reply, &turn)
         case .alternatives:
             switch reply {
@@ -305,7 +255,8 @@ package struct DialogueEngine: Sendable {
         }
     }
 
-    private mutating func onMain(_ reply: CallerReply, afterAnswer: Bool, _ turn: inout DialogueTurn) {
+    /// `typed`: the reply came from the keypad (such a caller is read the menu).
+    private mutating func onMain(_ reply: CallerReply, afterAnswer: Bool, typed: Bool, _ turn: inout DialogueTurn) {
         switch reply {
         case .request(let request):
             dispatch(request, &turn)
@@ -327,18 +278,13 @@ package struct DialogueEngine: Sendable {
             leave(sayingFirst: nil, &turn)
         case .yes:
             misunderstood = 0
-            if spoke(in: turn) { turn.ask(.listening, expecting: .request) } else { askWithMenu(.listening, &turn) }
+            if typed { askWithMenu(.listening, &turn) } else { turn.ask(.listening, expecting: .request) }
             stage = .main(afterAnswer: false)
         case .no where afterAnswer:
             leave(sayingFirst: nil, &turn)
         default:
             notUnderstood(&turn)
         }
-    }
-
-    /// Whether the turn's input was speech (a caller on the keypad is read the menu).
-    private func spoke(in turn: DialogueTurn) -> Bool {
-        turn.actions.contains { if case .record(let e) = $0 { e.kind == .utterance } else { false } }
     }
 
     /// A reply that does not answer the current step: a new request changes the subject, anything
@@ -370,21 +316,17 @@ package struct DialogueEngine: Sendable {
                 anythingElse(&turn)
             case .nothingFound:
                 offerHandoffOrAnythingElse(&turn)
-            case .handoff(let reason):
-                handoff(reason, &turn)
             case .startCallback(let preference):
                 startCallback(preference, dictated: nil, &turn)
             case .startBooking(let preference):
-                if case .managing(let flow) = stage, let appointment = flow.appointment {
+                if case .flow(.managing(let flow)) = stage, let appointment = flow.appointment {
                     var booking = BookingFlow(purpose: .move(appointment), motif: appointment.motifID)
                     let step = booking.start(preference, &turn)
-                    stage = .booking(booking)
+                    stage = .flow(.booking(booking))
                     after(step, &turn)
                 } else {
                     startBooking(preference, motif: nil, &turn)
                 }
-            case .leave:
-                leave(sayingFirst: nil, &turn)
             case .failed:
                 turn.say(.technicalProblem)
                 handoff(.technicalProblem, &turn)
@@ -427,7 +369,7 @@ package struct DialogueEngine: Sendable {
                 } ?? false
             var flow = ManageFlow(moveRequested: move, to: preference)
             let step = flow.start(&turn)
-            stage = .managing(flow)
+            stage = .flow(.managing(flow))
             after(step, &turn)
         case .callback:
             startCallback(preference, dictated: request.understanding?.slots.phone, &turn)
@@ -446,7 +388,7 @@ package struct DialogueEngine: Sendable {
         if answer.contains("{opening_hours}"), let date = u?.slots.date,
             Understander.mentions(u?.tokens ?? [], anyOf: intent.keywords)
         {
-            if let dayHours = hoursPrompt(on: date) { return dayHours }
+            return hoursPrompt(on: date)
         }
         return context.prompt(
             MessageKey(rawValue: intent.answer!),
@@ -458,7 +400,7 @@ package struct DialogueEngine: Sendable {
     }
 
     /// The hours of one day: open, closed with why, or past.
-    private func hoursPrompt(on date: LocalDate) -> Prompt? {
+    private func hoursPrompt(on date: LocalDate) -> Prompt {
         if date < context.today { return context.prompt(.hoursPast) }
         let day = Self.capitalized(context.date(date))
         if let closed = context.closedReason(config.opening, on: date) {
@@ -494,14 +436,14 @@ package struct DialogueEngine: Sendable {
         let chosen = motif ?? lastTopic.flatMap { topic in motifs.first { $0.intents.contains(topic) }?.id }
         var flow = BookingFlow(purpose: .book, motif: chosen)
         let step = flow.start(preference, &turn)
-        stage = .booking(flow)
+        stage = .flow(.booking(flow))
         after(step, &turn)
     }
 
     private mutating func startCallback(_ preference: Preference, dictated: String?, _ turn: inout DialogueTurn) {
         var flow = CallbackFlow(dictated: dictated, summary: contextSummary)
         let step = flow.start(preference, &turn)
-        stage = .callback(flow)
+        stage = .flow(.callback(flow))
         after(step, &turn)
     }
 

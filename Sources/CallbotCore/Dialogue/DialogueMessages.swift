@@ -8,7 +8,7 @@ package enum DialogueMessages {
         "booking.ask_motif", "booking.motif_option", "booking.offer_two", "booking.offer_one",
         "booking.nothing_that_day", "booking.closed_day", "booking.motif_not_that_day", "booking.too_far",
         "booking.too_soon", "booking.past", "booking.no_time_that_day", "booking.no_slot", "booking.no_more",
-        "booking.ask_day", "booking.confirm", "booking.booked", "booking.slot_taken", "booking.abandoned",
+        "booking.confirm", "booking.booked", "booking.slot_taken", "booking.abandoned",
         "booking.offer", "manage.found", "manage.moving", "manage.ask_reference", "manage.no_reference",
         "manage.not_found", "manage.none_for_caller", "manage.confirm_cancel", "manage.cancelled", "manage.moved",
         "manage.kept", "callback.offer_window", "callback.no_window", "callback.nothing_that_day",

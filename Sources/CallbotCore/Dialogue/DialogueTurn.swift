@@ -117,11 +117,8 @@ enum FlowEnd: Equatable {
     case declined
     /// Nothing could be found: agent or callback are offered.
     case nothingFound
-    case handoff(HandoffReason)
     case startCallback(Preference)
     case startBooking(Preference)
-    /// The caller is done with the call.
-    case leave
     /// A request failed (storage down…).
     case failed
 }

@@ -1,13 +1,24 @@
+/// A value known by its name, with constants for the names the code uses: an open vocabulary
+/// (a config or an older record may bring other names) that is still typed.
+package protocol NamedValue: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral,
+    CustomStringConvertible
+where RawValue == String {
+    init(rawValue: String)
+}
+
+extension NamedValue {
+    package init(stringLiteral value: String) { self.init(rawValue: value) }
+    package var description: String { rawValue }
+}
+
 /// The kind of a call event (`utterance`, `appointment.booked`…), as stored and printed.
 ///
 /// A struct over its raw name rather than a closed enum, so that a record written by another
 /// version still reads back; the dialogue only writes the kinds declared here.
-package struct EventKind: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+package struct EventKind: NamedValue {
     package var rawValue: String
 
     package init(rawValue: String) { self.rawValue = rawValue }
-    package init(stringLiteral value: String) { rawValue = value }
-    package var description: String { rawValue }
 
     package static let utterance: EventKind = "utterance"
     package static let digits: EventKind = "digits"
@@ -67,20 +78,16 @@ package enum HandoffReason: String, Sendable, CaseIterable {
     case notUnderstood = "not_understood"
     /// Storage or another part failed.
     case technicalProblem = "technical_problem"
-    /// The caller has no reference to find their appointment.
-    case noReference = "no_reference"
 }
 
 /// A key of the message catalogue (`prompts/messages.fr.yaml`).
 ///
 /// The dialogue names its messages through the constants below; intents name their answers in
 /// `intents.yaml`, which is why this is not a closed enum.
-package struct MessageKey: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+package struct MessageKey: NamedValue {
     package var rawValue: String
 
     package init(rawValue: String) { self.rawValue = rawValue }
-    package init(stringLiteral value: String) { rawValue = value }
-    package var description: String { rawValue }
 
     package static let greeting: MessageKey = "greeting"
     package static let listening: MessageKey = "listening"
@@ -123,7 +130,6 @@ package struct MessageKey: RawRepresentable, Hashable, Sendable, ExpressibleBySt
     package static let bookingNoTimeThatDay: MessageKey = "booking.no_time_that_day"
     package static let bookingNoSlot: MessageKey = "booking.no_slot"
     package static let bookingNoMore: MessageKey = "booking.no_more"
-    package static let bookingAskDay: MessageKey = "booking.ask_day"
     package static let bookingConfirm: MessageKey = "booking.confirm"
     package static let bookingBooked: MessageKey = "booking.booked"
     package static let bookingSlotTaken: MessageKey = "booking.slot_taken"

@@ -25,7 +25,7 @@ package enum CallerCues {
     ]
     static let acknowledgementWords: Set<String> = [
         "daccord", "accord", "de", "ok", "okay", "tres", "bien", "entendu", "parfait", "ca", "marche", "compris", "oui",
-        "ah", "oh", "bon", "super", "note", "je", "note", "cest", "ce", "est",
+        "ah", "oh", "bon", "super", "note", "je", "cest", "ce", "est",
     ]
     static let politeness: Set<String> = ["madame", "monsieur", "alors", "bon", "et", "vous", "a", "aussi"]
 
@@ -52,7 +52,9 @@ package enum CallerCues {
 
     /// "je rappellerai", "je vais rappeler", "je rappelle plus tard": the caller calls again, not us.
     package static func willCallAgain(_ tokens: [String]) -> Bool {
-        guard tokens.contains("je") || tokens.contains("on") else { return false }
+        guard tokens.contains(where: { ["rappel", "retelephon", "repass", "reessa"].contains(where: $0.hasPrefix) }),
+            tokens.contains("je") || tokens.contains("on")
+        else { return false }
         // "me rappeler", "rappelez-moi", "qu'on me rappelle": a callback request.
         if tokens.contains(where: { ["me", "moi", "nous", "rappelez", "rappeliez"].contains($0) }) { return false }
         if tokens.contains(where: {
@@ -61,8 +63,6 @@ package enum CallerCues {
             return true
         }
         // "je vais rappeler", "je rappelle plus tard"; not "je rappelle pour mon rendez-vous" (calling again now).
-        let later = [" plus tard ", " demain ", " tout a le heure ", " un autre jour ", " la semaine prochaine "]
-        let joined = " " + tokens.joined(separator: " ") + " "
         for (i, word) in tokens.enumerated() where word == "vais" || word == "je" {
             let next = tokens.dropFirst(i + 1).prefix(2)
             if tokens.contains("vais"),
@@ -70,10 +70,12 @@ package enum CallerCues {
             {
                 return true
             }
-            if next.contains("rappelle"), later.contains(where: joined.contains) { return true }
+            if next.contains("rappelle"), occurs(laterPhrases, in: tokens) { return true }
         }
         return false
     }
+
+    static let laterPhrases = phrases("plus tard", "demain", "tout a le heure", "un autre jour", "la semaine prochaine")
 
     static let repeatOnlyWords: Set<String> = [
         "pardon", "comment", "quoi", "hein", "excusez", "moi", "vous", "pouvez", "pourriez", "desole", "desolee",
@@ -88,55 +90,50 @@ package enum CallerCues {
     }
 
     /// "je ne l'ai pas", "je ne sais pas", "je l'ai perdu", "aucune idée": the caller lacks what was asked.
-    package static func doesNotHave(_ tokens: [String]) -> Bool {
-        let joined = " " + tokens.joined(separator: " ") + " "
-        let phrases = [
-            " ai pas ", " ai plus ", " sais pas ", " sais plus ", " connais pas ", " trouve pas ", " trouve plus ",
-            " retrouve pas ", " retrouve plus ", " souviens pas ", " souviens plus ", " rappelle pas ",
-            " rappelle plus ",
-            " perdu ", " aucune idee ", " pas de numero ", " pas de reference ", " pas sous la main ",
-            " pas le numero ",
-            " ai jamais eu ", " pas recu ", " na pas ", " pas note ", " oublie ",
-        ]
-        return phrases.contains { joined.contains($0) }
-    }
+    package static func doesNotHave(_ tokens: [String]) -> Bool { occurs(lacking, in: tokens) }
+
+    static let lacking = phrases(
+        "ai pas", "ai plus", "sais pas", "sais plus", "connais pas", "trouve pas", "trouve plus", "retrouve pas",
+        "retrouve plus", "souviens pas", "souviens plus", "rappelle pas", "rappelle plus", "perdu", "aucune idee",
+        "pas de numero", "pas de reference", "pas sous la main", "pas le numero", "ai jamais eu", "pas recu", "na pas",
+        "pas note", "oublie")
 
     /// "laissez tomber", "tant pis", "c'est pas la peine", "je verrai plus tard": the caller gives up
     /// what is in progress.
-    package static func givesUp(_ tokens: [String]) -> Bool {
-        let joined = " " + tokens.joined(separator: " ") + " "
-        let phrases = [
-            " laissez tomber ", " laisse tomber ", " tant pis ", " pas la peine ", " je verrai ", " je vais voir ",
-            " une autre fois ", " on verra ", " je vais reflechir ", " je reflechis ",
-        ]
-        return phrases.contains { joined.contains($0) }
-    }
+    package static func givesUp(_ tokens: [String]) -> Bool { occurs(givingUp, in: tokens) }
+
+    static let givingUp = phrases(
+        "laissez tomber", "laisse tomber", "tant pis", "pas la peine", "je verrai", "je vais voir", "une autre fois",
+        "on verra", "je vais reflechir", "je reflechis")
 
     /// "faut-il un rendez-vous pour…", "est-ce qu'il faut prendre rendez-vous", "c'est sur rendez-vous ?":
     /// a question about a procedure, to be answered before anything is booked.
     package static func asksWhetherNeeded(_ tokens: [String]) -> Bool {
-        let joined = " " + tokens.joined(separator: " ") + " "
-        let phrases = [
-            " faut il ", " faut ile ", " il faut ", " faut t il ", " faut ti ", " doit on ", " doisje ", " dois je ",
-            " sur rendez vous ", " sans rendez vous ", " besoin de un rendez vous ", " besoin dun rendez vous ",
-            " obligatoire ", " necessaire ", " est ce que il faut ",
-        ]
-        guard phrases.contains(where: { joined.contains($0) }) else { return false }
         // "il faut que je prenne rendez-vous", "il me faut un rendez-vous": a request, not a question.
-        let requests = [" il faut que je ", " il me faut ", " je dois prendre ", " faut que je "]
-        return !requests.contains { joined.contains($0) }
+        occurs(needQuestions, in: tokens) && !occurs(needRequests, in: tokens)
+    }
+
+    static let needQuestions = phrases(
+        "faut il", "faut ile", "il faut", "faut t il", "faut ti", "doit on", "doisje", "dois je", "sur rendez vous",
+        "sans rendez vous", "besoin de un rendez vous", "besoin dun rendez vous", "obligatoire", "necessaire")
+    static let needRequests = phrases("il faut que je", "il me faut", "je dois prendre", "faut que je")
+
+    /// Phrases written as normalised tokens, separated by spaces.
+    static func phrases(_ texts: String...) -> [[String]] { texts.map { $0.split(separator: " ").map(String.init) } }
+
+    static func occurs(_ phrases: [[String]], in tokens: [String]) -> Bool {
+        phrases.contains { IntentClassifier.contains(tokens, $0) }
     }
 
     /// "se déplacer", "me déplacer": travelling, not moving an appointment.
     static func travelling(_ tokens: [String], at index: Int) -> Bool {
+        guard tokens[index].hasPrefix("deplac") else { return false }
         // "en déplacement", "un déplacement": a trip, unless it is the appointment's.
         if tokens[index].hasPrefix("deplacement") {
             return !tokens.dropFirst(index + 1).prefix(3).contains { ["rendez", "rdv", "reservation"].contains($0) }
         }
         guard index > 0 else { return false }
-        guard ["se", "me", "te", "nous", "vous"].contains(tokens[index - 1]), tokens[index].hasPrefix("deplac") else {
-            return false
-        }
+        guard ["se", "me", "te", "nous", "vous"].contains(tokens[index - 1]) else { return false }
         // "pouvez-vous déplacer mon rendez-vous": the appointment is what moves.
         return !tokens.dropFirst(index + 1).prefix(3).contains {
             ["rendez", "rdv", "reservation", "le", "la"].contains($0)

@@ -114,7 +114,11 @@ package struct IntentClassifier: Sendable {
 
     /// Ranks intents for an utterance already normalised by ``FrenchText/tokens(_:)``.
     package func rank(tokens: [String]) -> [IntentScore] {
-        let allStems = tokens.map(FrenchStemmer.stem)
+        rank(tokens: tokens, stems: tokens.map(FrenchStemmer.stem))
+    }
+
+    /// Ranks intents for normalised `tokens` whose stems the caller has already computed.
+    package func rank(tokens: [String], stems allStems: [String]) -> [IntentScore] {
         var stems: [String] = []
         stems.reserveCapacity(tokens.count)
         for (token, stem) in zip(tokens, allStems) where Self.isContent(token) { stems.append(stem) }
@@ -182,6 +186,7 @@ package struct IntentClassifier: Sendable {
         return counts
     }
 
+    /// Whether `phrase` stands in `stems` as a run of consecutive items.
     static func contains(_ stems: [String], _ phrase: [String]) -> Bool {
         guard phrase.count <= stems.count else { return false }
         for start in 0...(stems.count - phrase.count) where stems[start] == phrase[0] {

@@ -54,7 +54,7 @@ package enum SlotExtractor {
 
     /// The next day (from `today`) of a public holiday named in `tokens`.
     static func holiday(in tokens: [String], today: LocalDate) -> LocalDate? {
-        guard let name = holidayNames.first(where: { FrenchHolidayPhrase.contains(tokens, $0.phrase) })?.name else {
+        guard let name = holidayNames.first(where: { IntentClassifier.contains(tokens, $0.phrase) })?.name else {
             return nil
         }
         for year in [today.year, today.year + 1] {
@@ -313,7 +313,7 @@ package enum SlotExtractor {
 
     static func yesNo(in tokens: [String]) -> Bool? {
         if !tokens.contains(where: noWords.contains),
-            yesPhrases.contains(where: { FrenchHolidayPhrase.contains(tokens, $0) })
+            yesPhrases.contains(where: { IntentClassifier.contains(tokens, $0) })
         {
             return true
         }
@@ -377,12 +377,5 @@ package enum SlotExtractor {
             return digit
         }
         return nil
-    }
-}
-
-enum FrenchHolidayPhrase {
-    static func contains(_ tokens: [String], _ phrase: [String]) -> Bool {
-        guard phrase.count <= tokens.count else { return false }
-        return (0...(tokens.count - phrase.count)).contains { tokens[$0..<($0 + phrase.count)].elementsEqual(phrase) }
     }
 }

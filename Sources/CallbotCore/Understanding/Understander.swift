@@ -17,9 +17,13 @@ package struct Understander: Sendable {
     private let catalog: IntentCatalog
     /// Intents that act (book, cancel, call back, hand off) rather than answer.
     private let actingIntents: Set<String>
-    private let otherSubjectStems: [[String]]
+    private let otherSubjects: Phrases
     /// Words that name the service's own appointment motifs.
-    private let motifKeywords: [String]
+    private let motifKeywords: Phrases
+    /// Each intent's keywords, stemmed once.
+    private let keywords: [String: Phrases]
+    private let byAction: [IntentAction: [IntentDefinition]]
+    private let actions: [String: IntentAction]
 
     /// Understands with the deployment's intents and the words of its appointment motifs.
     package init(deployment: Deployment) {
@@ -28,22 +32,21 @@ package struct Understander: Sendable {
 
     package init(catalog: IntentCatalog, motifKeywords: [String] = []) {
         self.catalog = catalog
-        self.motifKeywords = motifKeywords
+        self.motifKeywords = Phrases(motifKeywords)
+        byAction = Dictionary(grouping: catalog.intents, by: \.action)
+        actions = Dictionary(catalog.intents.map { ($0.name, $0.action) }, uniquingKeysWith: { a, _ in a })
+        keywords = Dictionary(catalog.intents.map { ($0.name, Phrases($0.keywords)) }, uniquingKeysWith: { a, _ in a })
         classifier = IntentClassifier(
             intents: catalog.intents.map {
                 IntentExamples(name: $0.name, examples: $0.examples, keywords: $0.keywords)
             },
             threshold: catalog.noneThreshold)
-        otherSubjectStems = catalog.otherSubjects.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter {
-            !$0.isEmpty
-        }
+        otherSubjects = Phrases(catalog.otherSubjects)
         actingIntents = Set(
             catalog.intents.filter { [.book, .cancel, .callback, .handoff].contains($0.action) }.map(\.name))
     }
 
-    private func intents(_ action: IntentAction) -> [IntentDefinition] {
-        catalog.intents.filter { $0.action == action }
-    }
+    private func intents(_ action: IntentAction) -> [IntentDefinition] { byAction[action] ?? [] }
 
     /// Ranks intents, then applies what a classifier of similarity cannot see:
     /// - an explicit request for a person wins, however long the sentence around it;
@@ -56,7 +59,8 @@ package struct Understander: Sendable {
     ///   keyword is in the question.
     package func rank(tokens rawTokens: [String]) -> [IntentScore] {
         let tokens = CallerCues.separatingTravel(rawTokens)
-        var ranked = classifier.rank(tokens: tokens)
+        let stems = tokens.map(FrenchStemmer.stem)
+        var ranked = classifier.rank(tokens: tokens, stems: stems)
         func promote(_ name: String) {
             guard let index = ranked.firstIndex(where: { $0.intent == name }) else { return }
             var chosen = ranked.remove(at: index)
@@ -70,7 +74,7 @@ package struct Understander: Sendable {
         }
         let callbackAsked = intents(.callback).contains { matched($0.name) }
         if !callbackAsked, let person = intents(.handoff).first(where: { $0.answer == nil }),
-            asksForAPerson(tokens, handoff: person, top: ranked.first?.intent)
+            asksForAPerson(stems, count: tokens.count, handoff: person, top: ranked.first?.intent)
         {
             promote(person.name)
             return ranked
@@ -80,66 +84,52 @@ package struct Understander: Sendable {
                 || intents(.book).contains(where: { $0.name == ranked.first?.intent })
         {
             promote(cancel.name)
-            return ranked
+            return scoped(ranked, stems)
         }
         guard let top = ranked.first else { return ranked }
-        let topDefinition = catalog.intent(named: top.intent)
+        let action = actions[top.intent]
         // "mon rendez-vous": one the caller already has, to find (and then cancel, move or keep).
-        if topDefinition?.action == .book, Self.mentions(tokens, anyOf: Self.ownAppointment),
-            let manage = intents(.cancel).first
-        {
+        if action == .book, Self.ownAppointment.occur(in: stems), let manage = intents(.cancel).first {
             promote(manage.name)
             return ranked
         }
         let needQuestion = CallerCues.asksWhetherNeeded(tokens)
-        if needQuestion, topDefinition?.action == .book,
-            let topic = ranked.first(where: { catalog.intent(named: $0.intent)?.action == .answer && $0.keywordMatched }
-            )
+        if needQuestion, action == .book,
+            let topic = ranked.first(where: { actions[$0.intent] == .answer && $0.keywordMatched })
         {
             promote(topic.intent)
-            return ranked
-        }
-        if topDefinition?.action == .answer || top.intent == IntentClassifier.none {
-            if let acting = ranked.first(where: {
-                actingIntents.contains($0.intent) && $0.keywordMatched
-                    && (!needQuestion || catalog.intent(named: $0.intent)?.action != .book)
-                    && ($0.confidence >= top.confidence - Self.actionMargin
-                        || catalog.intent(named: $0.intent)?.action == .book)
-            }) {
-                promote(acting.intent)
-                return ranked
-            }
-        }
-        // A booking somewhere else ("un rendez-vous à la préfecture", "réserver un restaurant").
-        if topDefinition?.action == .book, let rest = withoutOtherSubjects(tokens),
-            !motifKeywords.contains(where: { Self.mentions(rest, anyOf: [$0]) })
+        } else if action == .answer || top.intent == IntentClassifier.none,
+            let acting = ranked.first(where: {
+                let acts = actions[$0.intent]
+                return actingIntents.contains($0.intent) && $0.keywordMatched && (!needQuestion || acts != .book)
+                    && ($0.confidence >= top.confidence - Self.actionMargin || acts == .book)
+            })
         {
-            ranked.insert(IntentScore(intent: IntentClassifier.none, confidence: 0.8), at: 0)
-            return ranked
+            promote(acting.intent)
         }
-        let facilityAsked = catalog.intents.contains { $0.facility && matched($0.name) }
-        if let topDefinition, topDefinition.action == .answer, let rest = withoutOtherSubjects(tokens),
-            topDefinition.facility || facilityAsked || !Self.mentions(rest, anyOf: topDefinition.keywords)
-        {
-            ranked.insert(IntentScore(intent: IntentClassifier.none, confidence: 0.8), at: 0)
-        }
-        return ranked
+        return scoped(ranked, stems)
     }
 
-    /// `tokens` without the other subjects they name, or nil when they name none. What is left
-    /// tells whether an intent's own keyword is there besides ("ma carte d'identité perdue à la gare").
-    private func withoutOtherSubjects(_ tokens: [String]) -> [String]? {
-        let stems = tokens.map(FrenchStemmer.stem)
-        var keep = Array(repeating: true, count: tokens.count)
-        var found = false
-        for phrase in otherSubjectStems where phrase.count <= stems.count {
-            for start in 0...(stems.count - phrase.count)
-            where stems[start..<(start + phrase.count)].elementsEqual(phrase) {
-                found = true
-                for i in start..<(start + phrase.count) { keep[i] = false }
+    /// `ranked` with `none` first when the best intent is about another facility or body than the
+    /// service: a booking there ("un rendez-vous à la préfecture") or a question whose answer is
+    /// about the premises ("les horaires de la piscine") or that keeps none of the intent's own
+    /// keywords once the other subject is left out.
+    private func scoped(_ ranked: [IntentScore], _ stems: [String]) -> [IntentScore] {
+        guard let top = ranked.first, let definition = catalog.intent(named: top.intent),
+            definition.action == .answer || definition.action == .book,
+            let rest = otherSubjects.removed(from: stems)
+        else { return ranked }
+        let outOfScope: Bool
+        if definition.action == .book {
+            outOfScope = !motifKeywords.occur(in: rest)
+        } else {
+            let facilityAsked = catalog.intents.contains { intent in
+                intent.facility && ranked.contains { $0.intent == intent.name && $0.keywordMatched }
             }
+            outOfScope = definition.facility || facilityAsked || !(keywords[definition.name]?.occur(in: rest) ?? false)
         }
-        return found ? tokens.indices.filter { keep[$0] }.map { tokens[$0] } : nil
+        guard outOfScope else { return ranked }
+        return [IntentScore(intent: IntentClassifier.none, confidence: 0.8)] + ranked
     }
 
     /// How far below the best an acting intent may score and still win.
@@ -147,32 +137,32 @@ package struct Understander: Sendable {
 
     /// Whether the caller explicitly asks for a person: a word for one (the hand-off intent's
     /// keywords) with a verb of asking for them, or alone in a short request.
-    private func asksForAPerson(_ tokens: [String], handoff: IntentDefinition, top: String?) -> Bool {
-        if Self.mentions(tokens, anyOf: Self.transferPhrases) { return true }
-        guard Self.mentions(tokens, anyOf: handoff.keywords) else { return top == handoff.name }
-        if top == handoff.name || tokens.count <= 4 { return true }
-        return Self.mentions(tokens, anyOf: Self.askingForAPerson)
+    private func asksForAPerson(_ stems: [String], count: Int, handoff: IntentDefinition, top: String?) -> Bool {
+        if Self.transferPhrases.occur(in: stems) { return true }
+        guard keywords[handoff.name]?.occur(in: stems) ?? false else { return top == handoff.name }
+        if top == handoff.name || count <= 4 { return true }
+        return Self.askingForAPerson.occur(in: stems)
     }
 
     /// "Mon rendez-vous": an appointment the caller has.
-    static let ownAppointment = [
+    static let ownAppointment = Phrases([
         "mon rendez-vous", "mon rdv", "ma réservation", "notre rendez-vous", "mon prochain rendez-vous",
-    ]
+    ])
 
     /// Requests to be put through that need no word for the person ("mettez-moi en relation avec l'urbanisme").
-    static let transferPhrases = [
+    static let transferPhrases = Phrases([
         "mettre en relation", "mettez-moi en relation", "passez-moi", "passe-moi", "me passer le", "me passer la",
         "transférez-moi",
         "me transférer",
         "parler à", "parler avec", "parler au", "joindre le service", "joindre quelqu'un",
-    ]
+    ])
 
     /// Verbs with which callers ask for a person ("parler à", "passez-moi", "mettez-moi en relation").
-    static let askingForAPerson = [
+    static let askingForAPerson = Phrases([
         "parler", "passez-moi", "me passer", "me passez", "passe-moi", "me passe", "transférer", "transférez",
         "mettre en relation", "mettez-moi en relation", "joindre", "avoir quelqu'un",
         "un humain", "une vraie personne", "pas un robot", "pas à un robot", "pas une machine",
-    ]
+    ])
 
     /// Intents of `text`, best first (see ``rank(tokens:)``).
     package func rank(_ text: String) -> [IntentScore] { rank(tokens: FrenchText.tokens(text)) }
@@ -191,11 +181,33 @@ package struct Understander: Sendable {
 
     /// Whether the normalised `tokens` contain one of `phrases` (normalised the same way).
     package static func mentions(_ tokens: [String], anyOf phrases: [String]) -> Bool {
-        let stems = tokens.map(FrenchStemmer.stem)
-        return phrases.contains { phrase in
-            let wanted = FrenchText.tokens(phrase).map(FrenchStemmer.stem)
-            guard !wanted.isEmpty, wanted.count <= stems.count else { return false }
-            return (0...(stems.count - wanted.count)).contains { stems[$0..<($0 + wanted.count)].elementsEqual(wanted) }
+        Phrases(phrases).occur(in: tokens.map(FrenchStemmer.stem))
+    }
+}
+
+/// Phrases normalised and stemmed once, to be found in utterances stemmed the same way.
+package struct Phrases: Sendable {
+    private let stems: [[String]]
+
+    package init(_ phrases: [String]) {
+        stems = phrases.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter { !$0.isEmpty }
+    }
+
+    /// Whether one of the phrases stands in `utterance` (stemmed tokens).
+    func occur(in utterance: [String]) -> Bool { stems.contains { IntentClassifier.contains(utterance, $0) } }
+
+    /// `utterance` without the runs the phrases cover, or nil when none occurs: what is left says
+    /// whether an intent's own keyword is there besides ("ma carte d'identité perdue à la gare").
+    func removed(from utterance: [String]) -> [String]? {
+        var keep = Array(repeating: true, count: utterance.count)
+        var found = false
+        for phrase in stems where phrase.count <= utterance.count {
+            for start in 0...(utterance.count - phrase.count)
+            where utterance[start..<(start + phrase.count)].elementsEqual(phrase) {
+                found = true
+                for i in start..<(start + phrase.count) { keep[i] = false }
+            }
         }
+        return found ? utterance.indices.filter { keep[$0] }.map { utterance[$0] } : nil
     }
 }

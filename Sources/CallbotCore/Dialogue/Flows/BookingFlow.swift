@@ -11,7 +11,6 @@ struct BookingFlow {
         case choosingMotif
         case searching(preference: Preference, fellBack: Bool)
         case offering([Slot])
-        case askingDay
         case confirming(Slot)
         case committing(Slot)
     }
@@ -82,14 +81,6 @@ struct BookingFlow {
                 return search(request.preference, &turn)
             default: return .notUnderstood
             }
-        case .askingDay:
-            switch reply {
-            case .when(let preference): return search(preference, &turn)
-            case .request(let request) where !request.preference.isEmpty: return search(request.preference, &turn)
-            case .more, .yes, .option(3): return search(Preference(), &turn)
-            case .no: return abandon(&turn)
-            default: return .notUnderstood
-            }
         case .confirming(let slot):
             switch reply {
             case .yes, .option(1): return commit(slot, &turn)
@@ -104,7 +95,25 @@ struct BookingFlow {
         }
     }
 
-    mutating func slotsFound(_ slots: [Slot], _ turn: inout DialogueTurn) -> FlowStep {
+    /// Whether it waits for storage rather than for the caller.
+    var isWaiting: Bool {
+        switch state {
+        case .searching, .committing: true
+        default: false
+        }
+    }
+
+    /// The result of a request it made; nil for a result that is not a booking's.
+    mutating func handle(result: DialogueEvent, _ turn: inout DialogueTurn) -> FlowStep? {
+        switch result {
+        case .slotsFound(let slots): slotsFound(slots, &turn)
+        case .booked(let appointment): booked(appointment, &turn)
+        case .bookingFailed: bookingFailed(&turn)
+        default: nil
+        }
+    }
+
+    private mutating func slotsFound(_ slots: [Slot], _ turn: inout DialogueTurn) -> FlowStep {
         guard case .searching(let preference, let fellBack) = state, let motif else { return .waiting }
         let fresh = slots.filter { !declined.contains($0) }
         if fresh.isEmpty {
@@ -119,11 +128,12 @@ struct BookingFlow {
             }
             return .ended(.nothingFound)
         }
-        if let date = preference.date, fresh[0].start.date != date, !fellBack {
+        // The day asked is said back when the slots found are on another day (whatever the port
+        // found), and a time asked when it is not free that day.
+        if let date = preference.date, !fellBack, fresh[0].start.date != date {
             turn.say(.bookingNothingThatDay, ["date": turn.context.date(date)])
-        } else if let time = preference.time, let date = preference.date,
-            !fresh.contains(where: { $0.start.time == time }),
-            !fellBack
+        } else if let time = preference.time, let date = preference.date, !fellBack,
+            !fresh.contains(where: { $0.start.time == time })
         {
             turn.say(.bookingNoTimeThatDay, ["date": turn.context.date(date)])
         }
@@ -140,7 +150,7 @@ struct BookingFlow {
         return .waiting
     }
 
-    mutating func booked(_ appointment: Appointment, _ turn: inout DialogueTurn) -> FlowStep {
+    private mutating func booked(_ appointment: Appointment, _ turn: inout DialogueTurn) -> FlowStep {
         guard case .committing = state else { return .waiting }
         let slot = Slot(
             motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes)
@@ -164,7 +174,7 @@ struct BookingFlow {
         return .ended(.served)
     }
 
-    mutating func bookingFailed(_ turn: inout DialogueTurn) -> FlowStep {
+    private mutating func bookingFailed(_ turn: inout DialogueTurn) -> FlowStep {
         guard case .committing(let slot) = state else { return .waiting }
         turn.say(.bookingSlotTaken)
         declined.append(slot)

@@ -82,7 +82,24 @@ struct CallbackFlow {
         }
     }
 
-    mutating func windowsFound(_ windows: [CallbackWindow], _ turn: inout DialogueTurn) -> FlowStep {
+    /// Whether it waits for storage rather than for the caller.
+    var isWaiting: Bool {
+        switch state {
+        case .searching, .scheduling: true
+        default: false
+        }
+    }
+
+    /// The result of a request it made; nil for a result that is not this flow's.
+    mutating func handle(result: DialogueEvent, _ turn: inout DialogueTurn) -> FlowStep? {
+        switch result {
+        case .callbackWindowsFound(let windows): windowsFound(windows, &turn)
+        case .callbackScheduled(let callback): scheduled(callback, &turn)
+        default: nil
+        }
+    }
+
+    private mutating func windowsFound(_ windows: [CallbackWindow], _ turn: inout DialogueTurn) -> FlowStep {
         let preference: Preference
         switch state {
         case .searching(let wanted): preference = wanted
@@ -112,7 +129,7 @@ struct CallbackFlow {
         return offer(windows, index: 0, &turn)
     }
 
-    mutating func scheduled(_ callback: Callback, _ turn: inout DialogueTurn) -> FlowStep {
+    private mutating func scheduled(_ callback: Callback, _ turn: inout DialogueTurn) -> FlowStep {
         guard case .scheduling = state else { return .waiting }
         let offset = turn.now.utcOffset
         turn.record(

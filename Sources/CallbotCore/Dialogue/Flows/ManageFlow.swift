@@ -101,7 +101,29 @@ struct ManageFlow {
         }
     }
 
-    mutating func appointmentsFound(_ appointments: [Appointment], _ turn: inout DialogueTurn) -> FlowStep {
+    /// Whether it waits for storage rather than for the caller.
+    var isWaiting: Bool {
+        switch state {
+        case .lookingUp, .cancelling: true
+        default: false
+        }
+    }
+
+    /// The result of a request it made; nil for a result that is not this flow's.
+    mutating func handle(result: DialogueEvent, _ turn: inout DialogueTurn) -> FlowStep? {
+        switch result {
+        case .appointmentsFound(let appointments): return appointmentsFound(appointments, &turn)
+        case .cancelled(let appointment): return cancelled(appointment, &turn)
+        case .bookingFailed:
+            guard case .cancelling = state else { return .waiting }
+            // The appointment was cancelled or moved meanwhile (another call, an agent).
+            turn.say(.manageNotFound)
+            return .ended(.declined)
+        default: return nil
+        }
+    }
+
+    private mutating func appointmentsFound(_ appointments: [Appointment], _ turn: inout DialogueTurn) -> FlowStep {
         guard case .lookingUp(let byReference) = state else { return .waiting }
         let now = turn.now
         let upcoming = appointments.filter { $0.status == .booked && $0.start >= now }.sorted { $0.start < $1.start }
@@ -128,7 +150,7 @@ struct ManageFlow {
         return .waiting
     }
 
-    mutating func cancelled(_ appointment: Appointment, _ turn: inout DialogueTurn) -> FlowStep {
+    private mutating func cancelled(_ appointment: Appointment, _ turn: inout DialogueTurn) -> FlowStep {
         guard case .cancelling = state else { return .waiting }
         turn.record(
             .appointmentCancelled,
