@@ -43,6 +43,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CallRuntime",
+            dependencies: ["CallbotCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(
@@ -63,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "callbotd",
             dependencies: [
-                "CallbotCore", "Scheduling", "Storage", "Telephony", "Speech", "Audio",
+                "CallbotCore", "CallRuntime", "Scheduling", "Storage", "Telephony", "Speech", "Audio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "callbotctl",
             dependencies: [
-                "CallbotCore", "Scheduling", "Storage",
+                "CallbotCore", "CallRuntime", "Scheduling", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -86,6 +91,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CallbotCoreTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CallRuntimeTests", dependencies: ["CallRuntime", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulingTests", dependencies: ["Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(

@@ -83,6 +83,9 @@ package struct OpenAITranscriber: SpeechRecognizer {
             (data, response) = answer
         } catch let error as RecognitionError {
             throw error
+        } catch let error as URLError where error.code == .timedOut {
+            // URLSession's own timer can fire first: the same deadline.
+            throw RecognitionError(reason: "speech engine gave no answer within \(timeout)")
         } catch {
             throw RecognitionError(reason: "speech engine unreachable: \(error.localizedDescription)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallRuntime
 import CallbotCore
 import Foundation
 import Scheduling
@@ -30,17 +31,11 @@ struct Chat: AsyncParsableCommand {
         }
         let start = try clock.now.map { _ in try clock.resolve(timeZone: loaded.config.service.timeZone) }
         let store = try database.open(loaded)
-        var call = try await ChatCall(
-            deployment: loaded, store: store, caller: try normalizedCaller(caller), start: start,
-            transfer: transferOutcome)
-        for output in await call.start() { show(output) }
-        while !call.isFinished {
-            guard let line = readLine() else {
-                for output in await call.send(.hangUp) { show(output) }
-                break
-            }
-            for output in await call.send(Self.event(line)) { show(output) }
-        }
+        var session = try await chatSession(
+            deployment: loaded, store: store, caller: try normalizedCaller(caller), start: start)
+        await CallRunner.run(
+            &session, on: TerminalChannel(outcome: transferOutcome),
+            desk: AgentDesk(capacity: loaded.config.agents.capacity))
     }
 
     /// A line of input as a call event.
@@ -52,55 +47,53 @@ struct Chat: AsyncParsableCommand {
         if lower.hasPrefix("dtmf ") { return .digits(String(trimmed.dropFirst(5)).filter { !$0.isWhitespace }) }
         return trimmed.isEmpty ? .silence : .utterance(trimmed, confidence: 1)
     }
-
-    func show(_ output: CallSession.Output) {
-        switch output {
-        case .say(let prompt):
-            print("bot: " + prompt.text)
-        case .event(let event) where EventKind.reported.contains(event.kind) || event.kind == .error:
-            var fields = event.fields
-            fields["type"] = .string(event.type)
-            fields["at"] = .string(event.at.iso)
-            print("event: " + jsonLine(.object(fields)))
-        default:
-            break
-        }
-        flushStandardOutput()
-    }
 }
 
-/// One call over text, as `chat` and `scenarios` run it: the real dialogue, scheduling and
-/// storage; transfers end as `transfer` says.
-struct ChatCall {
-    private var session: CallSession
-    private let transfer: TransferOutcome
+/// A call over text, as `chat` and `scenarios` place it: the real dialogue, scheduling and
+/// storage, with the same runner as a phone call.
+func chatSession(deployment: Deployment, store: SQLiteStore, caller: String?, start: LocalDateTime?) async throws
+    -> CallSession
+{
+    let now = makeClock(start: start, timeZone: deployment.config.service.timeZone)
+    let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
+    try await store.purgeTranscripts(olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: now())
+    let scheduler = Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer)
+    return CallSession(
+        deployment: deployment, understander: Understander(deployment: deployment), ports: scheduler, records: store,
+        callID: newCallID(), channel: "chat", callerNumber: caller,
+        callerHash: caller.map(pseudonymizer.pseudonym(for:)),
+        clock: now)
+}
 
-    init(deployment: Deployment, store: SQLiteStore, caller: String?, start: LocalDateTime?, transfer: TransferOutcome)
-        async throws
-    {
-        let now = makeClock(start: start, timeZone: deployment.config.service.timeZone)
-        let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
-        try await store.purgeTranscripts(olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: now())
-        let scheduler = Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer)
-        session = CallSession(
-            deployment: deployment, understander: Understander(deployment: deployment), ports: scheduler,
-            records: store, callID: newCallID(), channel: "chat", callerNumber: caller,
-            callerHash: caller.map(pseudonymizer.pseudonym(for:)), clock: now)
-        self.transfer = transfer
+/// The terminal as a call's channel: the bot's turns printed as `bot: …`, its notable events as
+/// `event: {json}`, the caller's lines read from standard input (its end hangs up).
+struct TerminalChannel: CallChannel {
+    /// How transfers to agents end.
+    let outcome: TransferOutcome
+
+    func say(_ prompt: Prompt) async -> Bool {
+        print("bot: " + prompt.text)
+        flushStandardOutput()
+        return true
     }
 
-    var isFinished: Bool { session.isFinished }
+    func listen(_ spec: ListenSpec) async -> DialogueEvent {
+        guard let line = readLine() else { return .hangUp }
+        return Chat.event(line)
+    }
 
-    mutating func start() async -> [CallSession.Output] { await send(.started) }
+    func finishSpeaking() async {}
 
-    /// Feeds one event; a transfer is answered at once with the configured outcome.
-    mutating func send(_ event: DialogueEvent) async -> [CallSession.Output] {
-        var outputs = await session.handle(event)
-        var latest = outputs
-        while !session.isFinished, latest.contains(where: { if case .transfer = $0 { true } else { false } }) {
-            latest = await session.handle(.transferResult(transfer))
-            outputs += latest
-        }
-        return outputs
+    func transfer(_ context: HandoffContext) async -> DialogueEvent { .transferResult(outcome) }
+
+    func hangUp() async {}
+
+    func note(_ event: CallEvent) async {
+        guard EventKind.reported.contains(event.kind) || event.kind == .error else { return }
+        var fields = event.fields
+        fields["type"] = .string(event.type)
+        fields["at"] = .string(event.at.iso)
+        print("event: " + jsonLine(.object(fields)))
+        flushStandardOutput()
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import CallRuntime
 import CallbotCore
 import Foundation
 import Storage
+import Synchronization
 
 struct Scenarios: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,36 +70,98 @@ struct Scenarios: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try SQLiteStore(path: folder + "/callbot.sqlite")
+        let desk = AgentDesk(capacity: loaded.config.agents.capacity)
         var failures: [String] = []
         var reference: String?
         for call in scenario.calls {
-            var chat = try await ChatCall(
-                deployment: loaded, store: store, caller: call.caller, start: call.now, transfer: call.transfer)
-            var outputs = await chat.start()
-            for step in call.steps {
-                switch step.kind {
-                case .input(let line):
-                    let resolved = line.replacingOccurrences(of: "{reference}", with: reference ?? "000000")
-                    if chat.isFinished {
-                        failures.append("line \(step.line): the call is already over before \"\(line)\"")
-                        outputs = []
-                    } else {
-                        outputs = await chat.send(Chat.event(resolved))
-                    }
-                    if verbose { print("> \(resolved)") }
-                case .expect(let expectation):
-                    if let failure = expectation.check(outputs) { failures.append("line \(step.line): \(failure)") }
-                }
-                for case .event(let event) in outputs where event.kind == .appointmentBooked {
-                    reference = event.fields["reference"]?.stringValue ?? reference
-                }
-                if verbose, case .input = step.kind {
-                    for output in outputs { print(Scenario.describe(output)) }
-                }
-            }
-            if !chat.isFinished { _ = await chat.send(.hangUp) }
+            var session = try await chatSession(deployment: loaded, store: store, caller: call.caller, start: call.now)
+            let script = ScriptChannel(
+                steps: call.steps, transfer: call.transfer, reference: reference, verbose: verbose)
+            await CallRunner.run(&session, on: script, desk: desk)
+            let played = script.finish()
+            failures += played.failures
+            reference = played.reference
         }
         return failures
+    }
+}
+
+/// A scenario's call as the conversation's channel: the caller's lines come from the script, and
+/// the bot's reply to each is checked against the expectations written under it.
+final class ScriptChannel: CallChannel {
+    private struct State {
+        var steps: ArraySlice<Scenario.Step>
+        /// What the bot said and recorded since the caller's last line.
+        var reply: [CallSession.Output] = []
+        var failures: [String] = []
+        /// The reference of the last appointment booked, for `{reference}`.
+        var reference: String?
+
+        /// Checks the expectations that follow the last caller line against the reply.
+        mutating func checkReply() {
+            while let step = steps.first, case .expect(let expectation) = step.kind {
+                steps.removeFirst()
+                if let failure = expectation.check(reply) { failures.append("line \(step.line): \(failure)") }
+            }
+            reply = []
+        }
+    }
+
+    private let state: Mutex<State>
+    private let outcome: TransferOutcome
+    private let verbose: Bool
+
+    init(steps: [Scenario.Step], transfer: TransferOutcome, reference: String?, verbose: Bool) {
+        state = Mutex(State(steps: steps[...], reference: reference))
+        outcome = transfer
+        self.verbose = verbose
+    }
+
+    func say(_ prompt: Prompt) async -> Bool {
+        state.withLock { $0.reply.append(.say(prompt)) }
+        if verbose { print(Scenario.describe(.say(prompt))) }
+        return true
+    }
+
+    func listen(_ spec: ListenSpec) async -> DialogueEvent {
+        let line: String? = state.withLock { state in
+            state.checkReply()
+            guard let step = state.steps.first, case .input(let line) = step.kind else { return nil }
+            state.steps.removeFirst()
+            return line.replacingOccurrences(of: "{reference}", with: state.reference ?? "000000")
+        }
+        guard let line else { return .hangUp }  // the script is over: the caller hangs up
+        if verbose { print("> \(line)") }
+        return Chat.event(line)
+    }
+
+    func finishSpeaking() async {}
+
+    func transfer(_ context: HandoffContext) async -> DialogueEvent { .transferResult(outcome) }
+
+    func hangUp() async {}
+
+    func note(_ event: CallEvent) async {
+        state.withLock { state in
+            state.reply.append(.event(event))
+            if event.kind == .appointmentBooked, let reference = event.fields["reference"]?.stringValue {
+                state.reference = reference
+            }
+        }
+        if verbose, EventKind.reported.contains(event.kind) { print(Scenario.describe(.event(event))) }
+    }
+
+    /// After the call: the last reply checked, and the caller lines the call ended before.
+    func finish() -> (failures: [String], reference: String?) {
+        state.withLock { state in
+            state.checkReply()
+            for step in state.steps {
+                if case .input(let line) = step.kind {
+                    state.failures.append("line \(step.line): the call is already over before \"\(line)\"")
+                }
+            }
+            return (state.failures, state.reference)
+        }
     }
 }
 

@@ -1,7 +1,8 @@
+import CallRuntime
 import Telephony
 
 /// The audio of one call, whatever carries it: RTP on a SIP call, a sound device on the local line.
-protocol CallMedia: AnyObject, Sendable {
+protocol CallMedia: VoiceOutput {
     /// The caller's audio, 20 ms frames at 8 kHz.
     var callerAudio: AsyncStream<JitterBuffer.Frame> { get }
     /// Plays 8 kHz samples; returns when they are played or interrupted.
@@ -9,6 +10,10 @@ protocol CallMedia: AnyObject, Sendable {
     /// Stops what is playing and everything queued (barge-in).
     func interrupt()
     var isPlaying: Bool { get }
+}
+
+extension CallMedia {
+    func speak(_ samples: [Int16]) async { _ = await play(samples) }
 }
 
 extension RTPSession: CallMedia {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Audio
+import CallRuntime
 import CallbotCore
 import Foundation
 import Logging

@@ -1,24 +1,9 @@
 import Audio
+import CallRuntime
 import Foundation
 import Logging
 import Speech
 import Telephony
-
-/// What the caller said on one turn, and when each stage of hearing it ended.
-struct HeardUtterance: Sendable {
-    var transcript: Transcript
-    var timing: TurnTiming
-}
-
-/// The stages from the end of the caller's speech to the bot's answer.
-struct TurnTiming: Sendable {
-    /// The last frame of speech (the endpoint minus the trailing silence).
-    var speechEnded: ContinuousClock.Instant
-    /// The trailing silence was heard: the utterance is complete.
-    var endpointed: ContinuousClock.Instant
-    var recognized: ContinuousClock.Instant
-    var audioSeconds: Double
-}
 
 /// Hears the caller on one call: voice activity on each frame, barge-in at the start of speech,
 /// and each utterance transcribed while the detector keeps listening. A failing recogniser turns
@@ -118,7 +103,7 @@ struct CallerSpeech: Sendable {
                 text.isEmpty
                 ? nil
                 : HeardUtterance(
-                    transcript: Transcript(text: text, confidence: transcript.confidence),
+                    text: text, confidence: transcript.confidence,
                     timing: TurnTiming(
                         speechEnded: utterance.speechEnded, endpointed: utterance.endpointed, recognized: recognized,
                         audioSeconds: seconds))

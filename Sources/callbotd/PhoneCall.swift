@@ -1,7 +1,9 @@
+import CallRuntime
 import CallbotCore
 import Foundation
 import Logging
 import Speech
+import Synchronization
 import Telephony
 
 /// One phone call: the dialogue of `CallSession` spoken over RTP, keys and hang-ups from the line.
@@ -33,72 +35,24 @@ enum PhoneCall {
             deployment: context.deployment, understander: context.understander, ports: context.ports,
             records: context.records, callID: callID, channel: call.channel, callerNumber: number,
             callerHash: hashSource.map(context.pseudonymizer.pseudonym(for:)), clock: { clock.now() })
-        let inbox = CallInbox(media: call.media, logger: logger)
+        let inbox = CallInbox(voice: call.media, logger: logger)
         logger.info("call answered")
 
         await withDiscardingTaskGroup { group in
             group.addTask { [logger] in
                 for await signal in call.signals {
                     logger.debug("line signal", metadata: ["signal": "\(signal.logDescription)"])
-                    await inbox.deliver(signal)
+                    await inbox.deliver(LineSignal(signal))
                 }
                 await inbox.deliver(.hangUp)
             }
             if let speech = context.speech {
                 group.addTask { await speech.run(call.media.callerAudio, inbox: inbox) }
             }
-            var outputs = await session.handle(.started)
-            /// The caller's last turn, until the bot's answer starts playing.
-            var turn: (timing: TurnTiming, handled: ContinuousClock.Instant)?
-            while !session.isFinished {
-                var next: DialogueEvent?
-                for output in outputs {
-                    guard next == nil else { break }
-                    switch output {
-                    case .say(let prompt):
-                        do {
-                            let samples = try await context.prompts.audio(key: prompt.key, text: prompt.text)
-                            if let (timing, handled) = turn {
-                                logTurn(timing, handled: handled, logger)
-                                turn = nil
-                            }
-                            await inbox.play(samples, interruptible: prompt.interruptible)
-                        } catch {
-                            logger.error(
-                                "cannot voice a prompt", metadata: ["prompt.key": "\(prompt.key)", "error": "\(error)"])
-                        }
-                        if await inbox.hungUp { next = .hangUp }
-                    case .listen(let spec):
-                        next = await inbox.listen(spec)
-                        turn = nil
-                    case .transfer(let handoff):
-                        logger.info("transferring to agents", metadata: ["handoff.reason": "\(handoff.reason)"])
-                        await waitForPlayback(call.media, inbox)
-                        guard await context.desk.take() else {
-                            // As many hand-offs in progress as agents can take: the caller gets alternatives.
-                            next = .transferResult(.busy)
-                            break
-                        }
-                        await call.transfer(context.deployment.config.agents.queueURI, [("X-Callbot-Call-Id", callID)])
-                        next = await inbox.transferOutcome()
-                        await context.desk.release()
-                    case .hangUp:
-                        await waitForPlayback(call.media, inbox)
-                        await call.hangUp()
-                    case .event(let event):
-                        if EventKind.reported.contains(event.kind) {
-                            logger.info(
-                                "\(event.type)",
-                                metadata: event.kind == .callEnded
-                                    ? ["outcome": "\(event.fields["outcome"]?.stringValue ?? "")"] : [:])
-                        }
-                    }
-                }
-                if session.isFinished { break }
-                let timing = if case .utterance = next { await inbox.takeTurnTiming() } else { TurnTiming?.none }
-                outputs = await session.handle(next ?? .hangUp)
-                turn = timing.map { ($0, ContinuousClock.now) }
-            }
+            let channel = PhoneChannel(
+                call: call, inbox: inbox, prompts: context.prompts, logger: logger,
+                queueURI: context.deployment.config.agents.queueURI, callID: callID)
+            await CallRunner.run(&session, on: channel, desk: context.desk)
             if await !inbox.hungUp { await call.hangUp() }
             group.cancelAll()
         }
@@ -119,13 +73,6 @@ enum PhoneCall {
             ])
     }
 
-    /// Waits until the bot has finished speaking (or the caller hung up).
-    static func waitForPlayback(_ media: any CallMedia, _ inbox: CallInbox) async {
-        while media.isPlaying, await !inbox.hungUp {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
     /// A caller ID as E.164 when it is a French number.
     static func callerNumber(_ user: String?) -> String? {
         guard let user else { return nil }
@@ -140,224 +87,6 @@ enum PhoneCall {
     }
 }
 
-/// What the line says about a call, waiting to be read by the dialogue: keys typed and speech
-/// heard (also while the bot speaks: an interruptible prompt stops at the first key or at the
-/// start of speech), hang-up, transfer outcome.
-actor CallInbox {
-    private let media: any CallMedia
-    private let logger: Logger
-    private var keys: [Character] = []
-    private(set) var hungUp = false
-    private var transferStatus: Int?
-    private var prompt: (playing: Bool, interruptible: Bool) = (false, false)
-    /// The caller is speaking, or what they said is being transcribed: no-input timers wait.
-    private var speaking = false
-    private var recognizing = 0
-    private var utterances: [HeardUtterance] = []
-    private var turnTiming: TurnTiming?
-    private var speech: (lost: Bool, reported: Bool) = (false, false)
-    private var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
-    /// A signal came while nobody waited: the next wait returns at once.
-    private var pendingWake = false
-    /// Waits that timed out before they suspended.
-    private var released: Set<Int> = []
-    private var waits = 0
-
-    init(media: any CallMedia, logger: Logger) {
-        self.media = media
-        self.logger = logger
-    }
-
-    func deliver(_ signal: CallSignal) {
-        switch signal {
-        case .key(let key):
-            keys.append(key)
-            if prompt.playing && prompt.interruptible { media.interrupt() }
-        case .hangUp:
-            hungUp = true
-            media.interrupt()
-        case .transferFinished(let status):
-            transferStatus = status
-        }
-        wake()
-    }
-
-    /// The caller started speaking: an interruptible prompt stops (barge-in). Returns whether the
-    /// utterance is listened to: speech over an uninterruptible message is not.
-    func callerStartedSpeaking() -> Bool {
-        if prompt.playing && !prompt.interruptible { return false }
-        speaking = true
-        if prompt.playing {
-            media.interrupt()
-            logger.info("barge-in")
-        }
-        wake()
-        return true
-    }
-
-    /// The caller stopped: a noise, or an utterance now being transcribed.
-    func callerStoppedSpeaking(recognizing: Bool) {
-        speaking = false
-        if recognizing { self.recognizing += 1 }
-        wake()
-    }
-
-    /// A transcript, or nil when there were no words in the utterance after all.
-    func heard(_ utterance: HeardUtterance?) {
-        recognizing = max(0, recognizing - 1)
-        if let utterance { utterances.append(utterance) }
-        wake()
-    }
-
-    /// The recogniser failed: the dialogue is told once and goes on with keys.
-    func speechLost() {
-        speech.lost = true
-        speaking = false
-        recognizing = 0
-        wake()
-    }
-
-    /// Plays a prompt to its end, or until the caller interrupts it (a key, the start of speech).
-    /// An interruptible prompt is skipped when the caller has already answered: the rest of what
-    /// the bot meant to say goes. Checked and queued without a suspension in between, so no key
-    /// or speech can slip past.
-    func play(_ samples: [Int16], interruptible: Bool) async {
-        if interruptible && (!keys.isEmpty || speaking || recognizing > 0 || !utterances.isEmpty) { return }
-        prompt = (true, interruptible)
-        _ = await media.play(samples)
-        prompt = (false, false)
-    }
-
-    /// The stages of the utterance `listen` last returned.
-    func takeTurnTiming() -> TurnTiming? {
-        defer { turnTiming = nil }
-        return turnTiming
-    }
-
-    /// Keys until `maxDigits`, `#` or 3 s after the last key; an utterance; silence after the
-    /// timeout, which waits while the caller speaks or their words are being transcribed.
-    func listen(_ spec: ListenSpec) async -> DialogueEvent {
-        var deadline = ContinuousClock.now + .seconds(spec.timeoutSeconds)
-        while true {
-            pendingWake = false  // the state is read now
-            if hungUp { return .hangUp }
-            if speech.lost && !speech.reported {
-                speech.reported = true
-                utterances.removeAll()
-                return .speechUnavailable
-            }
-            if let end = keys.firstIndex(of: "#") {
-                let digits = String(keys[..<end])
-                keys.removeSubrange(...end)
-                if !digits.isEmpty { return .digits(digits) }
-                continue
-            }
-            if keys.count >= spec.maxDigits {
-                let digits = String(keys.prefix(spec.maxDigits))
-                keys.removeFirst(spec.maxDigits)
-                return .digits(digits)
-            }
-            if keys.isEmpty, !utterances.isEmpty {
-                let utterance = utterances.removeFirst()
-                turnTiming = utterance.timing
-                return .utterance(utterance.transcript.text, confidence: utterance.transcript.confidence)
-            }
-            if !keys.isEmpty { deadline = min(deadline, ContinuousClock.now + .seconds(3)) }
-            let waiting = keys.isEmpty && (speaking || recognizing > 0)
-            if waiting { deadline = max(deadline, ContinuousClock.now + .seconds(1)) }
-            guard await wait(until: deadline) else {
-                if keys.isEmpty {
-                    if speaking || recognizing > 0 { continue }
-                    return .silence
-                }
-                let digits = String(keys)
-                keys.removeAll()
-                return .digits(digits)
-            }
-        }
-    }
-
-    /// The transfer's end as the dialogue sees it.
-    func transferOutcome() async -> DialogueEvent {
-        while transferStatus == nil && !hungUp {
-            pendingWake = false
-            _ = await wait(until: ContinuousClock.now + .seconds(60))
-        }
-        if hungUp && transferStatus == nil { return .hangUp }
-        let status = transferStatus!
-        transferStatus = nil
-        switch status {
-        case 200..<300: return .transferResult(.answered)
-        case 486, 600, 603: return .transferResult(.busy)
-        case 408, 480, 487: return .transferResult(.noAnswer)
-        default: return .transferResult(.failed)
-        }
-    }
-
-    private func wake() {
-        if let current = waiter {
-            waiter = nil
-            current.continuation.resume()
-        } else {
-            pendingWake = true
-        }
-    }
-
-    /// Waits for the next signal or the deadline; false on timeout.
-    private func wait(until deadline: ContinuousClock.Instant) async -> Bool {
-        waits += 1
-        let id = waits
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await self.suspend(id) }
-            group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                return false
-            }
-            let first = await group.next()!
-            if !first { release(id) }
-            group.cancelAll()
-            return first
-        }
-    }
-
-    /// Suspends until a signal (true) or `release` (false).
-    private func suspend(_ id: Int) async -> Bool {
-        if pendingWake {
-            pendingWake = false
-            return true
-        }
-        if released.remove(id) != nil { return false }
-        await withCheckedContinuation { continuation in waiter = (id, continuation) }
-        return true
-    }
-
-    private func release(_ id: Int) {
-        if let current = waiter, current.id == id {
-            waiter = nil
-            current.continuation.resume()
-        } else {
-            released.insert(id)
-        }
-    }
-}
-
-/// Hand-offs in progress, within the agents' capacity.
-actor AgentDesk {
-    let capacity: Int
-    private(set) var inProgress = 0
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// Takes a place for a hand-off; false when agents are all taken.
-    func take() -> Bool {
-        guard inProgress < capacity else { return false }
-        inProgress += 1
-        return true
-    }
-
-    func release() { inProgress = max(0, inProgress - 1) }
-}
-
 extension CallSignal {
     /// The signal for a log line: which key was typed is left out (keys spell phone numbers and
     /// references).
@@ -366,6 +95,78 @@ extension CallSignal {
         case .key: "key"
         case .transferFinished(let status): "transfer finished \(status)"
         case .hangUp: "hang-up"
+        }
+    }
+}
+
+/// A phone call as the conversation's channel: prompts voiced and played (cut by the caller's
+/// keys or speech when they may be), turns read from the inbox, transfers by the line.
+final class PhoneChannel: CallChannel {
+    let call: CallLine
+    let inbox: CallInbox
+    let prompts: PromptLibrary
+    let logger: Logger
+    let queueURI: String
+    let callID: String
+    /// The caller's last turn, until the first audio of the bot's answer.
+    private let turn = Mutex<TurnTiming?>(nil)
+
+    init(call: CallLine, inbox: CallInbox, prompts: PromptLibrary, logger: Logger, queueURI: String, callID: String) {
+        self.call = call
+        self.inbox = inbox
+        self.prompts = prompts
+        self.logger = logger
+        self.queueURI = queueURI
+        self.callID = callID
+    }
+
+    func say(_ prompt: Prompt) async -> Bool {
+        let handled = ContinuousClock.now
+        do {
+            let samples = try await prompts.audio(key: prompt.key, text: prompt.text)
+            if let timing = turn.withLock({ $0.take() }) { PhoneCall.logTurn(timing, handled: handled, logger) }
+            await inbox.play(samples, interruptible: prompt.interruptible)
+        } catch {
+            logger.error("cannot voice a prompt", metadata: ["prompt.key": "\(prompt.key)", "error": "\(error)"])
+        }
+        return await !inbox.hungUp
+    }
+
+    func listen(_ spec: ListenSpec) async -> DialogueEvent {
+        let event = await inbox.listen(spec)
+        let timing = if case .utterance = event { await inbox.takeTurnTiming() } else { TurnTiming?.none }
+        turn.withLock { $0 = timing }
+        return event
+    }
+
+    func finishSpeaking() async {
+        while call.media.isPlaying, await !inbox.hungUp {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func transfer(_ context: HandoffContext) async -> DialogueEvent {
+        logger.info("transferring to agents", metadata: ["handoff.reason": "\(context.reason)"])
+        await call.transfer(queueURI, [("X-Callbot-Call-Id", callID)])
+        return await inbox.transferOutcome()
+    }
+
+    func hangUp() async { await call.hangUp() }
+
+    func note(_ event: CallEvent) async {
+        guard EventKind.reported.contains(event.kind) else { return }
+        logger.info(
+            "\(event.type)",
+            metadata: event.kind == .callEnded ? ["outcome": "\(event.fields["outcome"]?.stringValue ?? "")"] : [:])
+    }
+}
+
+extension LineSignal {
+    init(_ signal: CallSignal) {
+        switch signal {
+        case .key(let key): self = .key(key)
+        case .transferFinished(let status): self = .transferFinished(status)
+        case .hangUp: self = .hangUp
         }
     }
 }

@@ -1,0 +1,16 @@
+/// Hand-offs in progress, within the agents' capacity.
+package actor AgentDesk {
+    package let capacity: Int
+    package private(set) var inProgress = 0
+
+    package init(capacity: Int) { self.capacity = capacity }
+
+    /// Takes a place for a hand-off; false when agents are all taken.
+    package func take() -> Bool {
+        guard inProgress < capacity else { return false }
+        inProgress += 1
+        return true
+    }
+
+    package func release() { inProgress = max(0, inProgress - 1) }
+}

@@ -1,0 +1,190 @@
+import CallRuntime
+import CallbotCore
+import Foundation
+import Synchronization
+import Testing
+
+/// The per-call runtime without a line: the runner over a scripted channel, the agents' desk,
+/// the inbox's turn-taking and the transfer outcome mapping. The dialogue is the real one.
+@Suite struct CallRunnerTests {
+    static let deployment: Deployment = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        do {
+            return try Deployment.load(from: root + "/config")
+        } catch {
+            fatalError("the demo configuration does not load: \(error)")
+        }
+    }()
+
+    /// Monday 23 November 2026, 10:00: agents open.
+    static let monday = LocalDateTime(iso: "2026-11-23T10:00:00+01:00")!
+
+    func session(_ records: Records) -> CallSession {
+        CallSession(
+            deployment: Self.deployment, understander: Understander(deployment: Self.deployment), ports: NoPorts(),
+            records: records, callID: "c-test", channel: "test", callerNumber: nil, callerHash: nil,
+            clock: { Self.monday })
+    }
+
+    @Test func theLastWordsAreSpokenBeforeTheLineIsHungUp() async {
+        let records = Records()
+        var call = session(records)
+        let channel = Script(["au revoir", "dtmf 5"])
+        await CallRunner.run(&call, on: channel, desk: AgentDesk(capacity: 1))
+        let log = channel.log
+        #expect(log.suffix(3) == ["say survey.thanks", "say goodbye", "hang up"], "\(log)")
+        #expect(await records.saved.first?.surveyScore == 5)
+        #expect(await records.saved.first?.outcome == "unresolved")
+    }
+
+    @Test func aTransferBeyondTheAgentsCapacityGetsAlternatives() async {
+        let desk = AgentDesk(capacity: 1)
+        let first = Script(["dtmf 0"], holdsTransfer: true)
+        let second = Script(["dtmf 0", "hangup"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var call = session(Records())
+                await CallRunner.run(&call, on: first, desk: desk)
+            }
+            await first.transferStarted()
+            var call = session(Records())
+            await CallRunner.run(&call, on: second, desk: desk)
+            #expect(second.log.contains("say handoff.busy") && second.log.contains("say handoff.alternatives"))
+            #expect(!second.log.contains("transfer"), "\(second.log)")
+            first.releaseTransfer()
+        }
+        #expect(first.log.contains("transfer"))
+        #expect(await desk.inProgress == 0, "the place is given back when the transfer ends")
+    }
+
+    @Test func aCallerWhoHangsUpDuringAPromptEndsTheCall() async {
+        let records = Records()
+        var call = session(records)
+        let channel = Script([], hungUp: true)
+        await CallRunner.run(&call, on: channel, desk: AgentDesk(capacity: 1))
+        #expect(channel.log == ["say greeting"])
+        #expect(await records.saved.first?.outcome == "no_response")
+    }
+
+    @Test(arguments: [
+        (200, TransferOutcome.answered), (202, .answered), (486, .busy), (603, .busy), (408, .noAnswer),
+        (480, .noAnswer), (487, .noAnswer), (503, .failed), (404, .failed),
+    ])
+    func transferStatusesMapToOutcomes(_ status: Int, _ outcome: TransferOutcome) {
+        #expect(TransferOutcome(finalStatus: status) == outcome)
+    }
+}
+
+/// A channel that plays a written caller: its lines in order, then a hang-up.
+final class Script: CallChannel {
+    private struct State {
+        var lines: [String]
+        var log: [String] = []
+        var waiting: CheckedContinuation<Void, Never>?
+        var started: CheckedContinuation<Void, Never>?
+        var inTransfer = false
+    }
+
+    private let state: Mutex<State>
+    private let holdsTransfer: Bool
+    private let hungUp: Bool
+
+    init(_ lines: [String], holdsTransfer: Bool = false, hungUp: Bool = false) {
+        state = Mutex(State(lines: lines))
+        self.holdsTransfer = holdsTransfer
+        self.hungUp = hungUp
+    }
+
+    var log: [String] { state.withLock { $0.log } }
+
+    func say(_ prompt: Prompt) async -> Bool {
+        state.withLock { $0.log.append("say \(prompt.key)") }
+        return !hungUp
+    }
+
+    func listen(_ spec: ListenSpec) async -> DialogueEvent {
+        let line: String? = state.withLock { $0.lines.isEmpty ? nil : $0.lines.removeFirst() }
+        guard let line else { return .hangUp }
+        if line == "hangup" { return .hangUp }
+        if line.hasPrefix("dtmf ") { return .digits(String(line.dropFirst(5))) }
+        return .utterance(line, confidence: 1)
+    }
+
+    func finishSpeaking() async {}
+
+    func transfer(_ context: HandoffContext) async -> DialogueEvent {
+        let started = state.withLock { state in
+            state.log.append("transfer")
+            state.inTransfer = true
+            defer { state.started = nil }
+            return state.started
+        }
+        started?.resume()
+        if holdsTransfer {
+            await withCheckedContinuation { continuation in
+                state.withLock { $0.waiting = continuation }
+            }
+        }
+        return .transferResult(.answered)
+    }
+
+    func hangUp() async { state.withLock { $0.log.append("hang up") } }
+
+    func note(_ event: CallEvent) async {}
+
+    /// Returns once a transfer is under way.
+    func transferStarted() async {
+        await withCheckedContinuation { continuation in
+            let already = state.withLock {
+                if $0.inTransfer { return true }
+                $0.started = continuation
+                return false
+            }
+            if already { continuation.resume() }
+        }
+    }
+
+    func releaseTransfer() {
+        while true {
+            let waiting = state.withLock { state in
+                defer { state.waiting = nil }
+                return state.waiting
+            }
+            if let waiting {
+                waiting.resume()
+                return
+            }
+        }
+    }
+}
+
+/// Records kept in memory.
+actor Records: CallRecordStore {
+    var saved: [CallRecord] = []
+    func save(_ record: CallRecord) async throws { saved.append(record) }
+    func records(limit: Int) async throws -> [CallRecord] { saved }
+    func record(id: String) async throws -> CallRecord? { saved.first { $0.id == id } }
+    func lastRecord() async throws -> CallRecord? { saved.last }
+}
+
+/// Ports for calls that book nothing.
+struct NoPorts: CallPorts {
+    struct Unused: Error {}
+    func freeSlots(motifID: String, preference: Preference, excluding: [Slot], limit: Int, now: LocalDateTime)
+        async throws -> [Slot]
+    { [] }
+    func book(_ slot: Slot, callerNumber: String?, callID: String, now: LocalDateTime) async throws -> Appointment {
+        throw Unused()
+    }
+    func move(_ appointment: Appointment, to slot: Slot, now: LocalDateTime) async throws -> Appointment {
+        throw Unused()
+    }
+    func appointments(_ lookup: AppointmentLookup) async throws -> [Appointment] { [] }
+    func cancel(_ appointment: Appointment, now: LocalDateTime) async throws -> Appointment { throw Unused() }
+    func callbackWindows(_ preference: Preference, now: LocalDateTime) async throws -> [CallbackWindow] { [] }
+    func scheduleCallback(_ request: CallbackRequest, callID: String, now: LocalDateTime) async throws -> Callback {
+        throw Unused()
+    }
+    func ask(_ question: String) async -> AssistantReply { .unavailable }
+}
