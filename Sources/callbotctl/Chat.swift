@@ -90,10 +90,7 @@ struct TerminalChannel: CallChannel {
 
     func note(_ event: CallEvent) async {
         guard EventKind.reported.contains(event.kind) || event.kind == .error else { return }
-        var fields = event.fields
-        fields["type"] = .string(event.type)
-        fields["at"] = .string(event.at.iso)
-        print("event: " + jsonLine(.object(fields)))
+        print("event: " + jsonText(EventReport(event: event)))
         flushStandardOutput()
     }
 }

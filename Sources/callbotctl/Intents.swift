@@ -63,7 +63,7 @@ struct Intents: ParsableCommand {
             }
             let report = IntentEvaluation(cases: cases) { understander.rank($0).first?.intent ?? "none" }
             if json {
-                print(jsonPretty(report.json))
+                printJSON(report, pretty: true)
             } else {
                 print(report.summary)
             }

@@ -16,7 +16,7 @@ struct Calls: AsyncParsableCommand {
         func run() async throws {
             let records = try await database.open(try deployment.load()).records(limit: limit)
             if json {
-                print(jsonPretty(.array(records.map { $0.json(withEvents: false) })))
+                printJSON(records.map { CallRecordReport(record: $0, withEvents: false) }, pretty: true)
             } else {
                 for r in records {
                     print(
@@ -46,40 +46,17 @@ struct Calls: AsyncParsableCommand {
             let found = try await last ? store.lastRecord() : store.record(id: id!)
             guard let record = found else { throw Failure(last ? "no call recorded yet" : "no call \(id!)") }
             if json {
-                print(jsonPretty(record.json(withEvents: true)))
+                printJSON(CallRecordReport(record: record, withEvents: true), pretty: true)
             } else {
                 print(
                     "call \(record.id) (\(record.channel)) \(record.startedAt.iso) → \(record.endedAt?.iso ?? "-"): \(record.outcome ?? "-")"
                 )
                 for event in record.events {
-                    let fields = event.fields.isEmpty ? "" : " " + jsonLine(.object(event.fields))
+                    let fields = event.fields.isEmpty ? "" : " " + jsonText(event.fields)
                     print("  \(event.at.time) \(event.type)\(fields)")
                 }
             }
         }
-    }
-}
-
-extension CallRecord {
-    /// The `calls show --json` contract of DESIGN.md.
-    func json(withEvents: Bool) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .string(id), "channel": .string(channel), "started_at": .string(startedAt.iso),
-            "ended_at": endedAt.map { .string($0.iso) } ?? .null, "outcome": outcome.map(JSONValue.string) ?? .null,
-            "intents": .array(intents.map(JSONValue.string)), "survey_score": surveyScore.map(JSONValue.int) ?? .null,
-            "caller": callerHash.map(JSONValue.string) ?? .null,
-        ]
-        if let handoff { object["handoff"] = handoff }
-        if withEvents {
-            object["events"] = .array(
-                events.map { event in
-                    var fields = event.fields
-                    fields["type"] = .string(event.type)
-                    fields["at"] = .string(event.at.iso)
-                    return .object(fields)
-                })
-        }
-        return .object(object)
     }
 }
 
@@ -97,18 +74,7 @@ struct Appointments: AsyncParsableCommand {
             let list = try await database.open(try deployment.load()).listAppointments(
                 from: try days.first, to: try days.last)
             if json {
-                print(
-                    jsonPretty(
-                        .array(
-                            list.map { a in
-                                .object([
-                                    "reference": .string(a.reference), "motif": .string(a.motifID),
-                                    "start": .string(a.start.iso),
-                                    "duration_minutes": .int(a.durationMinutes), "seat": .int(a.seat),
-                                    "status": .string(a.status.rawValue),
-                                    "call_id": a.callID.map(JSONValue.string) ?? .null,
-                                ])
-                            })))
+                printJSON(list.map(AppointmentReport.init), pretty: true)
             } else {
                 for a in list {
                     print(
@@ -134,18 +100,7 @@ struct Callbacks: AsyncParsableCommand {
             let list = try await database.open(try deployment.load()).listCallbacks(
                 from: try days.first, to: try days.last)
             if json {
-                print(
-                    jsonPretty(
-                        .array(
-                            list.map { c in
-                                .object([
-                                    "id": .string(c.id), "date": .string(c.window.date.iso),
-                                    "window": .string(c.window.range.description),
-                                    "phone": .string(c.phone), "status": .string(c.status.rawValue),
-                                    "attempts": .int(c.attempts),
-                                    "call_id": c.callID.map(JSONValue.string) ?? .null, "context": .string(c.context),
-                                ])
-                            })))
+                printJSON(list.map(CallbackReport.init), pretty: true)
             } else {
                 for c in list {
                     print("\(c.id)  \(c.window.date) \(c.window.range)  \(c.phone)  \(c.status.rawValue)  \(c.context)")

@@ -8,18 +8,6 @@ enum FileHandleWriter {
 }
 
 /// Encodes a JSON value with sorted keys, on one line.
-func jsonLine(_ value: JSONValue) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try! encoder.encode(value), as: UTF8.self)
-}
-
-func jsonPretty(_ value: JSONValue) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
-    return String(decoding: try! encoder.encode(value), as: UTF8.self)
-}
-
 /// Rounds for display: 0.8571428 → 0.857.
 func rounded(_ value: Double, _ places: Double = 1000) -> Double { (value * places).rounded() / places }
 

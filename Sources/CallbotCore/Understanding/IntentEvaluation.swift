@@ -1,6 +1,6 @@
 /// Accuracy of intent recognition on labelled sentences.
-package struct IntentEvaluation: Sendable {
-    package struct Confusion: Sendable {
+package struct IntentEvaluation: Sendable, Encodable {
+    package struct Confusion: Sendable, Encodable {
         package var text: String
         package var expected: String
         package var predicted: String
@@ -39,25 +39,32 @@ package struct IntentEvaluation: Sendable {
     /// Of the sentences that are `none`, the share classified so.
     package var noneRecall: Double { expectedNone == 0 ? 1 : Double(correctNone) / Double(expectedNone) }
 
-    package var json: JSONValue {
-        func r(_ v: Double) -> JSONValue { .double((v * 1000).rounded() / 1000) }
-        return .object([
-            "total": .int(total), "accuracy": r(accuracy), "none_precision": r(nonePrecision),
-            "none_recall": r(noneRecall),
-            "per_intent": .object(
-                perIntent.mapValues {
-                    .object([
-                        "total": .int($0.total), "correct": .int($0.correct),
-                        "accuracy": r(Double($0.correct) / Double($0.total)),
-                    ])
-                }),
-            "confusions": .array(
-                confusions.map {
-                    .object([
-                        "text": .string($0.text), "expected": .string($0.expected), "predicted": .string($0.predicted),
-                    ])
-                }),
-        ])
+    enum CodingKeys: String, CodingKey {
+        case total, accuracy, confusions
+        case nonePrecision = "none_precision"
+        case noneRecall = "none_recall"
+        case perIntent = "per_intent"
+    }
+
+    struct IntentCounts: Encodable {
+        var total: Int
+        var correct: Int
+        var accuracy: Double
+    }
+
+    /// The `intents eval --json` contract of DESIGN.md; rates rounded to 0.001.
+    package func encode(to encoder: any Encoder) throws {
+        func r(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(total, forKey: .total)
+        try container.encode(r(accuracy), forKey: .accuracy)
+        try container.encode(r(nonePrecision), forKey: .nonePrecision)
+        try container.encode(r(noneRecall), forKey: .noneRecall)
+        try container.encode(
+            perIntent.mapValues {
+                IntentCounts(total: $0.total, correct: $0.correct, accuracy: r(Double($0.correct) / Double($0.total)))
+            }, forKey: .perIntent)
+        try container.encode(confusions, forKey: .confusions)
     }
 
     /// A table a non-developer can read: per intent, how many sentences were recognised, then
