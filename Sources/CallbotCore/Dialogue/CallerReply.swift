@@ -80,7 +80,9 @@ package struct ReplyReader: Sendable {
         let preference = Preference(u.slots)
         let keywordRequest = u.intent != IntentClassifier.none && u.confidence >= 0.5
         if action == .handoff && catalog.intent(named: u.intent)?.answer == nil { return .agent }
-        if action == .repeat || CallerCues.asksToHearAgain(u.tokens) { return .repeatLast }
+        // "oui pardon", "non pardon": an answer with an apology, not a request to hear again.
+        let shortAnswer = u.slots.yesNo != nil && u.tokens.count <= 2
+        if !shortAnswer, action == .repeat || CallerCues.asksToHearAgain(u.tokens) { return .repeatLast }
         if CallerCues.willCallAgain(u.tokens) { return .smallTalk(.willCallAgain) }
         if CallerCues.givesUp(u.tokens) { return .stop }
         if action == .goodbye, keywordRequest, expectation == .anythingElse || expectation == .request {
@@ -110,16 +112,19 @@ package struct ReplyReader: Sendable {
             if let yes = u.slots.yesNo, !keywordRequest || u.tokens.count <= 3 { return yes ? .yes : .no }
         case .yesNo:
             if phoneOrWhen(u, preference) { return u.slots.phone.map(CallerReply.phone) ?? .when(preference) }
-            if let yes = u.slots.yesNo, !(keywordRequest && action != .goodbye && u.tokens.count > 4) {
+            if let yes = answer(u, keywordRequest: keywordRequest && action != .goodbye, openingWins: true) {
                 return yes ? .yes : .no
             }
         case .anythingElse:
             // "parfait merci", "très bien merci": thanks, not a yes to "autre chose ?".
             if let talk = CallerCues.smallTalk(u.tokens), talk == .thanks { return .smallTalk(talk) }
-            if let yes = u.slots.yesNo, !keywordRequest || action == .goodbye || u.tokens.count <= 2 {
+            // "oui, je voudrais aussi un rendez-vous": the request is the answer.
+            if let yes = answer(u, keywordRequest: keywordRequest && action != .goodbye, openingWins: false) {
                 return yes ? .yes : .no
             }
-        case .request, .topics:
+        case .topics:
+            if u.slots.yesNo == false, u.tokens.count <= 3 { return .stop }
+        case .request:
             break
         }
         if let talk = CallerCues.smallTalk(u.tokens) { return .smallTalk(talk) }
@@ -149,8 +154,21 @@ package struct ReplyReader: Sendable {
 
     /// A recap or a read-back answered with another day or number ("non, plutôt jeudi").
     private func phoneOrWhen(_ u: Understanding, _ preference: Preference) -> Bool {
-        guard u.slots.yesNo != true else { return false }
+        // "oui mais plutôt à 11 heures" is another time, not a yes.
+        guard u.slots.yesNo != true || u.tokens.contains(where: { $0 == "mais" || $0 == "plutot" }) else {
+            return false
+        }
         return u.slots.phone != nil || !preference.isEmpty
+    }
+
+    /// The yes or no of an answer to a yes/no question: a short one, one that asks for nothing
+    /// else, or with `openingWins` one that starts with it ("oui je confirme le rendez-vous").
+    /// "Je voudrais savoir si vous faites…" is a request, whatever its "si".
+    private func answer(_ u: Understanding, keywordRequest: Bool, openingWins: Bool) -> Bool? {
+        guard let yes = u.slots.yesNo else { return nil }
+        if u.tokens.count <= 3 { return yes }
+        if openingWins, u.tokens.prefix(2).contains(where: SlotExtractor.yesNoWords.contains) { return yes }
+        return keywordRequest || u.intent == IntentClassifier.none ? nil : yes
     }
 
     /// Words that ask for other options than the ones offered.
@@ -172,12 +190,14 @@ package struct ReplyReader: Sendable {
             if let item = catalog.topics.first(where: { $0.digit == keys }), case .intent(let name) = item.target {
                 return .request(IntentRequest(name: name))
             }
+            if keys == "*" { return .stop }
         case .yesNo, .anythingElse:
             if keys == "1" { return .yes }
             if keys == "2" { return .no }
         case .options(let count, let more):
             if let n = Int(keys), (1...count).contains(n) { return .option(n) }
             if more, keys == "3" { return .more }
+            if more, keys == "*" { return .stop }
         case .digits:
             if keys.allSatisfy(\.isNumber) { return .digits(keys) }
         case .phone:

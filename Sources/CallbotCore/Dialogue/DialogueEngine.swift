@@ -226,11 +226,18 @@ package struct DialogueEngine: Sendable {
         case .main(let afterAnswer):
             onMain(reply, afterAnswer: afterAnswer, typed: u == nil, &turn)
         case .topics:
-            if case .request(let request) = reply { return dispatch(request, &turn) }
-            notUnderstood(&turn)
+            switch reply {
+            case .request(let request): dispatch(request, &turn)
+            case .stop:
+                stage = .main(afterAnswer: false)
+                askWithMenu(.listening, &turn)
+            default: notUnderstood(&turn)
+            }
         case .question(let question):
             switch reply {
-            case .yes: answer(question, yes: true, &turn)
+            case .yes: answer(question, yes: true, preference: u.map { Preference($0.slots) } ?? Preference(), &turn)
+            case .when(let preference) where question != .offerHandoff:
+                answer(question, yes: true, preference: preference, &turn)
             case .no, .stop: answer(question, yes: false, &turn)
             case .smallTalk(.willCallAgain): leave(sayingFirst: .callAgain, &turn)
             default: topicChangeOrNotUnderstood(reply, &turn)
@@ -420,10 +427,13 @@ package struct DialogueEngine: Sendable {
         return first.uppercased() + text.dropFirst()
     }
 
-    private mutating func answer(_ question: Question, yes: Bool, _ turn: inout DialogueTurn) {
+    /// `preference`: a day said with the yes ("oui, jeudi matin").
+    private mutating func answer(
+        _ question: Question, yes: Bool, preference: Preference = Preference(), _ turn: inout DialogueTurn
+    ) {
         switch question {
         case .offerBooking(let motif):
-            if yes { return startBooking(Preference(), motif: motif, &turn) }
+            if yes { return startBooking(preference, motif: motif, &turn) }
             anythingElse(&turn)
         case .offerHandoff:
             if yes { return handoff(.callerAccepted, &turn) }

@@ -150,6 +150,7 @@ package struct MessageKey: NamedValue {
     package static let callbackOfferWindow: MessageKey = "callback.offer_window"
     package static let callbackNoWindow: MessageKey = "callback.no_window"
     package static let callbackNothingThatDay: MessageKey = "callback.nothing_that_day"
+    package static let callbackClosedDay: MessageKey = "callback.closed_day"
     package static let callbackNoMore: MessageKey = "callback.no_more"
     package static let callbackFull: MessageKey = "callback.full"
     package static let callbackConfirmCallerID: MessageKey = "callback.confirm_caller_id"
@@ -166,6 +167,7 @@ package struct MessageKey: NamedValue {
     package static let handoffAlternatives: MessageKey = "handoff.alternatives"
     package static let handoffOffer: MessageKey = "handoff.offer"
     package static let handoffOfferOrCallback: MessageKey = "handoff.offer_or_callback"
+    package static let handoffOfferCallback: MessageKey = "handoff.offer_callback"
 
     package static let speechCheck: MessageKey = "speech.check"
     package static let speechRephrase: MessageKey = "speech.rephrase"

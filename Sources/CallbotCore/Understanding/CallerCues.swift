@@ -79,7 +79,7 @@ package enum CallerCues {
 
     static let repeatOnlyWords: Set<String> = [
         "pardon", "comment", "quoi", "hein", "excusez", "moi", "vous", "pouvez", "pourriez", "desole", "desolee",
-        "oui", "plait", "sil", "il", "s", "redites", "redire", "encore", "que", "avez", "dit", "qu", "est", "ce",
+        "plait", "sil", "il", "s", "redites", "redire", "encore", "que", "avez", "dit", "qu", "est", "ce",
     ]
 
     /// "pardon ?", "comment ?", "hein ?": a short request to hear the last message again.
@@ -115,7 +115,8 @@ package enum CallerCues {
 
     static let needQuestions = phrases(
         "faut il", "faut ile", "il faut", "faut t il", "faut ti", "doit on", "doisje", "dois je", "sur rendez vous",
-        "sans rendez vous", "besoin de un rendez vous", "besoin dun rendez vous", "obligatoire", "necessaire")
+        "sans rendez vous", "besoin de un rendez vous", "besoin dun rendez vous", "est obligatoire", "est necessaire",
+        "obligatoire de", "necessaire de", "obligatoire pour", "necessaire pour")
     static let needRequests = phrases("il faut que je", "il me faut", "je dois prendre", "faut que je")
 
     /// Phrases written as normalised tokens, separated by spaces.

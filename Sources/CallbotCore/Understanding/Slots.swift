@@ -86,7 +86,8 @@ package enum SlotExtractor {
         }
         let n = tokens.count
         func at(_ i: Int) -> String { i >= 0 && i < n ? tokens[i] : "" }
-        for i in 0..<n {
+        // "pas aujourd'hui", "pas demain": a day refused is not the day wanted.
+        for i in 0..<n where at(i - 1) != "pas" {
             let word = tokens[i]
             if word == "aujourdhui" { return today }
             if word == "demain" { return today.adding(days: at(i - 1) == "apres" ? 2 : 1) }
@@ -116,7 +117,7 @@ package enum SlotExtractor {
         }
         // "semaine prochaine" anywhere: "mardi de la semaine prochaine", "la semaine prochaine, jeudi".
         let saysNextWeek = zip(tokens, tokens.dropFirst()).contains { $0 == "semaine" && $1 == "prochaine" }
-        for i in 0..<n {
+        for i in 0..<n where at(i - 1) != "pas" {
             guard let weekday = weekdays[tokens[i]] else { continue }
             if saysNextWeek {
                 return today.next(.monday).adding(days: weekday.rawValue - 1)
@@ -304,6 +305,8 @@ package enum SlotExtractor {
         "confirme", "confirmer", "affirmatif", "bien", "entendu", "exact", "certainement", "evidemment", "si",
     ]
     static let noWords: Set<String> = ["non", "negatif", "jamais", "nan", "aucunement", "pas"]
+    /// Words that open an answer to a yes/no question.
+    package static let yesNoWords = yesWords.union(noWords).union(["daccord", "accord"])
 
     /// Phrases of assent that contain no yes word: "c'est bon", "ça me va", "ça marche".
     static let yesPhrases: [[String]] = [
@@ -336,7 +339,7 @@ package enum SlotExtractor {
                 decisions.append(true)
             } else if word == "ca", i > 0, tokens[i - 1] == "est", tokens.count <= 4 {
                 decisions.append(true)  // "c'est ça"
-            } else if yesWords.contains(word) && word != "bien" && word != "entendu" {
+            } else if yesWords.contains(word) && word != "bien" && word != "entendu" && (word != "si" || i == 0) {
                 decisions.append(true)
             }
         }

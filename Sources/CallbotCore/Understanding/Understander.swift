@@ -20,6 +20,9 @@ package struct Understander: Sendable {
     private let otherSubjects: Phrases
     /// Words that name the service's own appointment motifs.
     private let motifKeywords: Phrases
+    /// Intents whose topic is booked by a motif ("un rendez-vous pour un permis de construire"):
+    /// an appointment named with them is a booking, however well the topic scores.
+    private let motifIntents: Set<String>
     /// Each intent's keywords, stemmed once.
     private let keywords: [String: Phrases]
     private let byAction: [IntentAction: [IntentDefinition]]
@@ -27,10 +30,14 @@ package struct Understander: Sendable {
 
     /// Understands with the deployment's intents and the words of its appointment motifs.
     package init(deployment: Deployment) {
-        self.init(catalog: deployment.intents, motifKeywords: deployment.config.appointments.motifs.flatMap(\.keywords))
+        let motifs = deployment.config.appointments.motifs
+        self.init(
+            catalog: deployment.intents, motifKeywords: motifs.flatMap(\.keywords),
+            motifIntents: Set(motifs.flatMap(\.intents)))
     }
 
-    package init(catalog: IntentCatalog, motifKeywords: [String] = []) {
+    package init(catalog: IntentCatalog, motifKeywords: [String] = [], motifIntents: Set<String> = []) {
+        self.motifIntents = motifIntents
         self.catalog = catalog
         self.motifKeywords = Phrases(motifKeywords)
         byAction = Dictionary(grouping: catalog.intents, by: \.action)
@@ -89,9 +96,22 @@ package struct Understander: Sendable {
         guard let top = ranked.first else { return ranked }
         let action = actions[top.intent]
         // "mon rendez-vous": one the caller already has, to find (and then cancel, move or keep).
-        if action == .book, Self.ownAppointment.occur(in: stems), let manage = intents(.cancel).first {
+        // "prendre mon rendez-vous" is a booking all the same.
+        if action == .book, Self.ownAppointment.occur(in: stems), !Self.newBooking.occur(in: stems),
+            let manage = intents(.cancel).first
+        {
             promote(manage.name)
             return ranked
+        }
+        // "réserver la cantine": booking what a topic without appointments is about, not a desk.
+        if action == .book,
+            let topic = ranked.first(where: {
+                actions[$0.intent] == .answer && $0.keywordMatched && !motifIntents.contains($0.intent)
+                    && $0.confidence >= top.confidence - Self.actionMargin
+            })
+        {
+            promote(topic.intent)
+            return scoped(ranked, stems)
         }
         let needQuestion = CallerCues.asksWhetherNeeded(tokens)
         if needQuestion, action == .book,
@@ -101,8 +121,10 @@ package struct Understander: Sendable {
         } else if action == .answer || top.intent == IntentClassifier.none,
             let acting = ranked.first(where: {
                 let acts = actions[$0.intent]
-                return actingIntents.contains($0.intent) && $0.keywordMatched && (!needQuestion || acts != .book)
-                    && ($0.confidence >= top.confidence - Self.actionMargin || acts == .book)
+                guard actingIntents.contains($0.intent), $0.keywordMatched else { return false }
+                // A booking wins over a topic only where the topic has appointments (a motif).
+                guard acts == .book else { return $0.confidence >= top.confidence - Self.actionMargin }
+                return !needQuestion && (top.intent == IntentClassifier.none || motifIntents.contains(top.intent))
             })
         {
             promote(acting.intent)
@@ -148,6 +170,9 @@ package struct Understander: Sendable {
     static let ownAppointment = Phrases([
         "mon rendez-vous", "mon rdv", "ma réservation", "notre rendez-vous", "mon prochain rendez-vous",
     ])
+
+    /// Words that make "mon rendez-vous" a new one ("prendre mon rendez-vous").
+    static let newBooking = Phrases(["prendre", "fixer", "réserver", "obtenir", "nouveau rendez-vous"])
 
     /// Requests to be put through that need no word for the person ("mettez-moi en relation avec l'urbanisme").
     static let transferPhrases = Phrases([

@@ -113,8 +113,8 @@ struct CallbackFlow {
         if !preference.isEmpty, !Self.window(first, matches: preference) {
             // The day the caller asked for is said back, so that a misheard day is noticed.
             if let date = preference.date, first.date != date {
-                if let closed = turn.context.closedReason(turn.context.config.agentCalendar, on: date) {
-                    turn.say(.bookingClosedDay, ["date": turn.context.date(date), "why": turn.context.why(closed)])
+                if turn.context.closedReason(turn.context.config.agentCalendar, on: date) != nil {
+                    turn.say(.callbackClosedDay, ["date": turn.context.date(date)])
                 } else {
                     turn.say(.callbackNothingThatDay, ["date": turn.context.date(date)])
                 }

@@ -173,7 +173,12 @@ struct ManageFlow {
     private mutating func offerHelp(_ turn: inout DialogueTurn) -> FlowStep {
         state = .offeringHelp
         turn.say(.manageNoReference)
-        turn.ask(.handoffOfferOrCallback, expecting: .options(count: 2, more: false))
+        // Agents closed: only the callback is offered (0 would only say they are closed).
+        if turn.context.agentsOpen {
+            turn.ask(.handoffOfferOrCallback, expecting: .options(count: 2, more: false))
+        } else {
+            turn.ask(.handoffOfferCallback, expecting: .yesNo)
+        }
         return .waiting
     }
 
