@@ -117,10 +117,22 @@ import Testing
         #expect(e.reason.contains("unknown action \"call_back\""))
         #expect(e.line == line(of: "action: call_back", in: badAction))
         let badMotif = callbot.replacing("intents: [urbanisme]", with: "intents: [urbanism]")
-        #expect(try #require(error(callbot: badMotif)).reason.contains("unknown intent \"urbanism\""))
+        let motifError = try #require(error(callbot: badMotif))
+        #expect(motifError.reason.contains("unknown intent \"urbanism\""))
+        #expect(motifError.line == line(of: "intents: [urbanism]", in: badMotif))
         let typo = messages.replacing("goodbye:", with: "goodby:")
         let m = try #require(error(messages: typo))
         #expect(m.reason.contains("goodby") || m.reason.contains("goodbye"))
+        // Something missing is placed where it belongs: its section, or the setting that names it.
+        let missing = messages.replacing(
+            try #require(messages.split(separator: "\n").first { $0.hasPrefix("  offer_one:") }).description + "\n",
+            with: "")
+        let gone = try #require(error(messages: missing))
+        #expect(gone.reason.contains("booking.offer_one") && gone.line == line(of: "booking:", in: missing))
+        let silent = callbot.replacing(
+            "uninterruptible: [\"handoff.transferring\"]", with: "uninterruptible: [\"handoff.transfering\"]")
+        let s = try #require(error(callbot: silent))
+        #expect(s.reason.contains("handoff.transfering") && s.line == line(of: "uninterruptible:", in: silent))
         let placeholder = messages.replacing("{reference}. Je répète", with: "{ref}. Je répète")
         #expect(try #require(error(messages: placeholder)).reason.contains("{ref}"))
     }

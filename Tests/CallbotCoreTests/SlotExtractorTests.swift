@@ -34,6 +34,22 @@ import Testing
         #expect(slots(text).time?.description == expected)
     }
 
+    /// Days callers name in other ways: holidays, the recent past, a day refused, an impossible day.
+    @Test(arguments: [
+        ("le lundi de Pâques", "2027-03-29"), ("à Noël", "2026-12-25"), ("le jour de l'an", "2027-01-01"),
+        ("le 20 novembre", "2026-11-20"), ("le 11 novembre dernier", "2026-11-11"), ("le 2 octobre", "2027-10-02"),
+        ("pas aujourd'hui plutôt demain", "2026-11-24"), ("pas lundi, jeudi", "2026-11-26"),
+    ])
+    func daysSaidOtherwise(_ text: String, _ expected: String) {
+        #expect(slots(text).date?.iso == expected, "\(text)")
+    }
+
+    @Test func anImpossibleDayIsNoDay() {
+        let said = slots("le 30 février")
+        #expect(said.impossibleDate && said.date == nil)
+        #expect(!slots("le 28 février").impossibleDate)
+    }
+
     @Test func partsOfDay() {
         #expect(slots("jeudi après-midi").partOfDay == .afternoon)
         #expect(slots("en fin de matinée").partOfDay == .morning)

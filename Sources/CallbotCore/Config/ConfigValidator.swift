@@ -1,9 +1,10 @@
 /// Checks what no single file can: references between intents, motifs and messages.
 enum ConfigValidator {
     static func validate(
-        _ deployment: Deployment, intentsNode: YAMLNode, messagesNode: YAMLNode, messageLines: [String: Int],
-        callbotFile: String
+        _ deployment: Deployment, callbotNode: YAMLNode, intentsNode: YAMLNode, messagesNode: YAMLNode,
+        messageLines: [String: Int]
     ) throws(ConfigError) {
+        let callbotFile = callbotNode.file
         let config = deployment.config
         let catalog = deployment.intents
         let messages = deployment.messages.messages
@@ -50,27 +51,31 @@ enum ConfigValidator {
             throw intentError(
                 intent.name, "intent \"\(intent.name)\" has a keypad digit but no label: the menu could not name it")
         }
-        for motif in config.appointments.motifs {
+        let motifNodes = (try? callbotNode.value(at: ["appointments", "motifs"])?.sequence()) ?? []
+        for (index, motif) in config.appointments.motifs.enumerated() {
             for name in motif.intents where catalog.intent(named: name) == nil {
+                let line = index < motifNodes.count ? motifNodes[index].line(at: ["intents"]) : 1
                 throw ConfigError(
-                    file: callbotFile, line: 0, reason: "motif \"\(motif.id)\": unknown intent \"\(name)\"")
+                    file: callbotFile, line: line, reason: "motif \"\(motif.id)\": unknown intent \"\(name)\"")
             }
         }
         for action in [IntentAction.book, .cancel, .callback, .handoff]
         where !catalog.intents.contains(where: { $0.action == action }) {
             throw ConfigError(
-                file: intentsNode.file, line: 0,
+                file: intentsNode.file, line: intentsNode.line(at: ["intents"]),
                 reason: "no intent has the action \"\(action.rawValue)\"; the dialogue needs one")
         }
 
         for key in config.dialogue.uninterruptible.sorted() where messages[key] == nil {
             throw ConfigError(
-                file: callbotFile, line: 0,
+                file: callbotFile, line: callbotNode.line(at: ["dialogue", "uninterruptible"]),
                 reason: "dialogue.uninterruptible: \"\(key)\" is not a key of \(messagesNode.file)")
         }
         let used = Set(catalog.intents.compactMap(\.answer)).union(DialogueMessages.required)
         for key in DialogueMessages.required.sorted() where messages[key] == nil {
-            throw ConfigError(file: messagesNode.file, line: 0, reason: "missing message \"\(key)\"")
+            // Where it would go: its section, or the top of the file.
+            let line = messagesNode.line(at: key.split(separator: ".").dropLast().map(String.init))
+            throw ConfigError(file: messagesNode.file, line: line, reason: "missing message \"\(key)\"")
         }
         for key in messages.keys.sorted() {
             let line = messageLines[key] ?? 0

@@ -30,15 +30,16 @@ package struct Deployment: Sendable {
         intents: String, intentsFile: String = "intents.yaml",
         messages: String, messagesFile: String = "messages.fr.yaml"
     ) throws(ConfigError) -> Deployment {
-        let config = try ConfigParser.serviceConfig(try YAMLNode.parse(callbot, file: callbotFile))
+        let callbotNode = try YAMLNode.parse(callbot, file: callbotFile)
+        let config = try ConfigParser.serviceConfig(callbotNode)
         let catalogNode = try YAMLNode.parse(intents, file: intentsFile)
         let catalog = try ConfigParser.intentCatalog(catalogNode)
         let messagesNode = try YAMLNode.parse(messages, file: messagesFile)
         let (messageCatalog, messageLines) = try ConfigParser.messages(messagesNode)
         let deployment = Deployment(config: config, intents: catalog, messages: messageCatalog)
         try ConfigValidator.validate(
-            deployment, intentsNode: catalogNode, messagesNode: messagesNode, messageLines: messageLines,
-            callbotFile: callbotFile)
+            deployment, callbotNode: callbotNode, intentsNode: catalogNode, messagesNode: messagesNode,
+            messageLines: messageLines)
         return deployment
     }
 

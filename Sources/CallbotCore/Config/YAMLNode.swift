@@ -95,6 +95,29 @@ struct YAMLNode {
         return out
     }
 
+    /// The value at `path` (keys of nested mappings), if there is one.
+    func value(at path: [String]) -> YAMLNode? {
+        var node = self
+        for key in path {
+            guard let pair = (try? node.pairs())?.first(where: { $0.key == key }) else { return nil }
+            node = pair.value
+        }
+        return node
+    }
+
+    /// The line of the value at `path` (keys of nested mappings), or of the deepest key found on
+    /// the way: where an error about something missing there belongs.
+    func line(at path: [String]) -> Int {
+        var node = self
+        var found = line
+        for key in path {
+            guard let pair = (try? node.pairs())?.first(where: { $0.key == key }) else { break }
+            found = pair.line
+            node = pair.value
+        }
+        return max(found, 1)
+    }
+
     /// Key–value pairs in file order.
     func pairs() throws(ConfigError) -> [(key: String, value: YAMLNode, line: Int)] {
         guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values") }

@@ -191,6 +191,8 @@ package struct DialogueEngine: Sendable {
 
     private mutating func onSpeech(_ u: Understanding, _ turn: inout DialogueTurn) {
         if !u.slots.isEmpty { lastSlots.merge(Self.slotStrings(u.slots)) { _, new in new } }
+        // "le 31 février": said as impossible before the rest of the request is taken.
+        if u.slots.impossibleDate { turn.say(.impossibleDate) }
         if heard != nil {
             let reply = reader.read(u, expecting: .yesNo)
             if case .repeatLast = reply {

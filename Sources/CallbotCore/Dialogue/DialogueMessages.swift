@@ -4,7 +4,7 @@ package enum DialogueMessages {
         "greeting", "listening", "anything_else", "no_input", "no_input_goodbye", "no_match", "repeat_unavailable",
         "give_up", "give_up_goodbye", "technical_problem", "goodbye", "menu.intro", "menu.item", "menu.topics",
         "smalltalk.hello", "smalltalk.welcome", "smalltalk.ok", "smalltalk.call_again", "hours.day_open",
-        "hours.day_closed", "closed.weekday", "closed.holiday", "closed.closure", "hours.past",
+        "hours.day_closed", "closed.weekday", "closed.holiday", "closed.closure", "hours.past", "hours.impossible",
         "booking.ask_motif", "booking.motif_option", "booking.offer_two", "booking.offer_one",
         "booking.nothing_that_day", "booking.closed_day", "booking.motif_not_that_day", "booking.too_far",
         "booking.too_soon", "booking.past", "booking.no_time_that_day", "booking.no_slot", "booking.no_more",

@@ -116,6 +116,7 @@ package struct MessageKey: NamedValue {
     package static let closedHoliday: MessageKey = "closed.holiday"
     package static let closedClosure: MessageKey = "closed.closure"
     package static let hoursPast: MessageKey = "hours.past"
+    package static let impossibleDate: MessageKey = "hours.impossible"
 
     package static let bookingAskMotif: MessageKey = "booking.ask_motif"
     package static let bookingMotifOption: MessageKey = "booking.motif_option"

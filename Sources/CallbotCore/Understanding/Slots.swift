@@ -16,6 +16,8 @@ package struct Slots: Sendable, Equatable {
     package var digits: String?
     /// An option chosen by rank: `le premier` → 1, `le deuxième` → 2.
     package var choice: Int?
+    /// A day of a month that has no such day ("le 31 février"), said back as impossible.
+    package var impossibleDate = false
 
     package init() {}
 
@@ -39,6 +41,8 @@ package enum SlotExtractor {
         slots.yesNo = yesNo(in: tokens)
         slots.digits = digits(in: tokens)
         slots.choice = choice(in: tokens)
+        slots.impossibleDate = namesImpossibleDate(tokens, year: today.year)
+        if slots.impossibleDate { slots.date = nil }  // not "le 30" of this month either
         return slots
     }
 
@@ -63,6 +67,15 @@ package enum SlotExtractor {
             }
         }
         return nil
+    }
+
+    /// Whether `tokens` name a day and a month that do not go together ("le 30 février").
+    static func namesImpossibleDate(_ tokens: [String], year: Int) -> Bool {
+        for (i, word) in tokens.enumerated() where i > 0 {
+            guard let month = months[word], let day = Int(tokens[i - 1]), (1...31).contains(day) else { continue }
+            if LocalDate(year: year, month: month, day: day) == nil, month != 2 || day != 29 { return true }
+        }
+        return false
     }
 
     static let weekdays: [String: Weekday] = [
