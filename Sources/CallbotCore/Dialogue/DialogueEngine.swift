@@ -4,8 +4,9 @@
 /// generative fallback…) are actions; their results come back as events. Speech and keys are
 /// first read into one ``CallerReply`` for the question the caller is answering; the
 /// conversation then hands it to the flow in progress (booking, managing an appointment,
-/// callback), each a small machine of its own, or handles it itself (requests, answers,
-/// hand-off, survey). A booking is only announced once the `booked` event confirms it.
+/// callback, hand-off, survey), each a small machine of its own, or handles it itself
+/// (requests, information answers, repeat, reprompts, the end of the call). A booking is only
+/// announced once the `booked` event confirms it.
 package struct DialogueEngine: Sendable {
     /// Where the conversation stands.
     enum Stage {
@@ -16,13 +17,9 @@ package struct DialogueEngine: Sendable {
         case topics
         /// A yes/no question of the conversation's own.
         case question(Question)
-        /// Booking, managing an appointment or a callback.
+        /// Booking, managing an appointment, a callback, a hand-off or the survey.
         case flow(ActiveFlow)
-        /// Agents cannot take the call: 1 callback, 2 appointment, 3 neither.
-        case alternatives
-        case transferring(HandoffContext)
         case waitingForAssistant
-        case survey
         case ended
     }
 
@@ -137,10 +134,8 @@ package struct DialogueEngine: Sendable {
             _ = dropCheck()
             turn.say(.speechUnavailable)
             reaskWithKeys(&turn)
-        case .transferResult(let outcome):
-            onTransferResult(outcome, &turn)
         case .slotsFound, .booked, .bookingFailed, .appointmentsFound, .cancelled, .callbackWindowsFound,
-            .callbackScheduled:
+            .callbackScheduled, .transferResult:
             guard case .flow(var flow) = stage, let step = flow.handle(result: event, &turn) else { break }
             stage = .flow(flow)
             if case .callbackScheduled = event, step == .ended(.served) { callbackScheduled = true }
@@ -175,7 +170,7 @@ package struct DialogueEngine: Sendable {
     /// Whether the engine waits for a result rather than for the caller.
     private var isWaiting: Bool {
         switch stage {
-        case .transferring, .waitingForAssistant: true
+        case .waitingForAssistant: true
         case .flow(let flow): flow.isWaiting
         default: false
         }
@@ -214,7 +209,7 @@ package struct DialogueEngine: Sendable {
     private mutating func onReply(_ reply: CallerReply, understanding u: Understanding?, _ turn: inout DialogueTurn) {
         switch reply {
         case .agent:
-            if case .transferring = stage { return }
+            if isTransferring { return }
             intents.append(
                 deployment.intents.intents.first { $0.action == .handoff && $0.answer == nil }?.name ?? "agent")
             if let u { requests.append(u.redacted) }
@@ -248,18 +243,7 @@ package struct DialogueEngine: Sendable {
             let step = flow.handle(reply, &turn)
             stage = .flow(flow)
             after(step, reply: reply, &turn)
-        case .alternatives:
-            switch reply {
-            case .option(1): startCallback(Preference(), dictated: nil, &turn)
-            case .option(2): startBooking(Preference(), motif: nil, &turn)
-            case .option(3), .no, .stop: anythingElse(&turn)
-            case .smallTalk(.willCallAgain): leave(sayingFirst: .callAgain, &turn)
-            default: topicChangeOrNotUnderstood(reply, &turn)
-            }
-        case .survey:
-            if case .option(let score) = reply { return recordSurvey(score, &turn) }
-            surveyRetry(&turn)
-        case .notStarted, .ended, .transferring, .waitingForAssistant:
+        case .notStarted, .ended, .waitingForAssistant:
             break  // speech while the bot is busy: the caller will be asked
         }
     }
@@ -315,9 +299,9 @@ package struct DialogueEngine: Sendable {
             misunderstood = 0
         case .notUnderstood:
             if let reply { topicChangeOrNotUnderstood(reply, &turn) } else { notUnderstood(&turn) }
-        case .ended(let end):
+        case .ended(let finished):
             misunderstood = 0
-            switch end {
+            switch finished {
             case .served:
                 served = true
                 anythingElse(&turn)
@@ -339,6 +323,14 @@ package struct DialogueEngine: Sendable {
             case .failed:
                 turn.say(.technicalProblem)
                 handoff(.technicalProblem, &turn)
+            case .transferred:
+                handoffWanted = false
+                end(.transferred, &turn, hangUp: false)
+            case .leave:
+                leave(sayingFirst: nil, &turn)
+            case .goodbye:
+                turn.say(.goodbye)
+                end(servedOutcome, &turn, hangUp: true)
             }
         }
     }
@@ -491,34 +483,13 @@ package struct DialogueEngine: Sendable {
         misunderstood = 0
         // Only a caller who wanted an agent makes an unanswered hand-off (the taux de décroché).
         if [.callerRequest, .callerAccepted, .personalCase].contains(reason) { handoffWanted = true }
-        let handoffContext = makeHandoffContext(reason)
-        guard context.agentsOpen else {
-            turn.record(
-                .handoff, ["status": "unavailable", "reason": .string(reason.rawValue), "context": handoffContext.json])
-            turn.say(.handoffClosed, ["agent_hours": context.format.weeklyHours(config.agents.hours)])
-            return offerAlternatives(&turn)
-        }
-        turn.record(
-            .handoff, ["status": "requested", "reason": .string(reason.rawValue), "context": handoffContext.json])
-        turn.say(context.prompt(.handoffTransferring, interruptible: false))
-        stage = .transferring(handoffContext)
-        turn.request(.transfer(handoffContext))
+        stage = .flow(.handoff(HandoffFlow(makeHandoffContext(reason), &turn)))
     }
 
-    private mutating func onTransferResult(_ outcome: TransferOutcome, _ turn: inout DialogueTurn) {
-        guard case .transferring = stage else { return }
-        turn.record(.transferResult, ["result": .string(outcome.rawValue)])
-        if outcome == .answered {
-            handoffWanted = false
-            return end(.transferred, &turn, hangUp: false)
-        }
-        turn.say(outcome == .busy ? .handoffBusy : .handoffFailed)
-        offerAlternatives(&turn)
-    }
-
-    private mutating func offerAlternatives(_ turn: inout DialogueTurn) {
-        stage = .alternatives
-        turn.ask(.handoffAlternatives, expecting: .options(count: 3, more: false))
+    /// Whether the caller waits for an agent.
+    private var isTransferring: Bool {
+        if case .flow(.handoff(let flow)) = stage { return flow.isWaiting }
+        return false
     }
 
     private mutating func offerHandoffOrAnythingElse(_ turn: inout DialogueTurn) {
@@ -580,7 +551,7 @@ package struct DialogueEngine: Sendable {
 
     private mutating func onSilence(_ turn: inout DialogueTurn) {
         switch stage {
-        case .survey:
+        case .flow(.survey):
             // No score is an answer too: leave politely.
             turn.say(.goodbye)
             return end(servedOutcome, &turn, hangUp: true)
@@ -648,7 +619,7 @@ package struct DialogueEngine: Sendable {
         default: break
         }
         switch stage {
-        case .notStarted, .ended, .transferring, .waitingForAssistant, .survey: return false
+        case .notStarted, .ended, .waitingForAssistant, .flow(.survey): return false
         default: break
         }
         if isWaiting || heard != nil { return false }
@@ -683,26 +654,9 @@ package struct DialogueEngine: Sendable {
         misunderstood = 0
         if config.dialogue.surveyEnabled && !surveyed && callerSpoke {
             surveyed = true
-            stage = .survey
-            turn.ask(.surveyAsk, expecting: .score)
+            stage = .flow(.survey(SurveyFlow(&turn)))
             return
         }
-        turn.say(.goodbye)
-        end(servedOutcome, &turn, hangUp: true)
-    }
-
-    private mutating func surveyRetry(_ turn: inout DialogueTurn) {
-        misunderstood += 1
-        if misunderstood > 1 {
-            turn.say(.goodbye)
-            return end(servedOutcome, &turn, hangUp: true)
-        }
-        turn.ask(.surveyInvalid, expecting: .score)
-    }
-
-    private mutating func recordSurvey(_ score: Int, _ turn: inout DialogueTurn) {
-        turn.record(.survey, ["score": .int(score)])
-        turn.say(.surveyThanks)
         turn.say(.goodbye)
         end(servedOutcome, &turn, hangUp: true)
     }
@@ -716,9 +670,9 @@ package struct DialogueEngine: Sendable {
     }
 
     private var outcomeOnHangUp: CallOutcome {
+        if isTransferring { return .abandonedInQueue }
         switch stage {
-        case .transferring: return .abandonedInQueue
-        case .survey: return servedOutcome
+        case .flow(.survey): return servedOutcome
         default:
             if !callerSpoke { return .noResponse }
             return served || callbackScheduled || handoffWanted ? servedOutcome : .abandoned

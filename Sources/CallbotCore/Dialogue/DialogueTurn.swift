@@ -119,6 +119,12 @@ enum FlowEnd: Equatable {
     case nothingFound
     case startCallback(Preference)
     case startBooking(Preference)
+    /// An agent took the call.
+    case transferred
+    /// The caller is leaving: the survey if it is due, then goodbye.
+    case leave
+    /// The call ends now, with goodbye.
+    case goodbye
     /// A request failed (storage down…).
     case failed
 }

@@ -3,6 +3,8 @@ enum ActiveFlow {
     case booking(BookingFlow)
     case managing(ManageFlow)
     case callback(CallbackFlow)
+    case handoff(HandoffFlow)
+    case survey(SurveyFlow)
 
     /// Whether it waits for a result rather than for the caller.
     var isWaiting: Bool {
@@ -10,6 +12,8 @@ enum ActiveFlow {
         case .booking(let flow): flow.isWaiting
         case .managing(let flow): flow.isWaiting
         case .callback(let flow): flow.isWaiting
+        case .handoff(let flow): flow.isWaiting
+        case .survey: false
         }
     }
 
@@ -23,6 +27,12 @@ enum ActiveFlow {
             return flow.handle(reply, &turn)
         case .callback(var flow):
             defer { self = .callback(flow) }
+            return flow.handle(reply, &turn)
+        case .handoff(var flow):
+            defer { self = .handoff(flow) }
+            return flow.handle(reply, &turn)
+        case .survey(var flow):
+            defer { self = .survey(flow) }
             return flow.handle(reply, &turn)
         }
     }
@@ -39,6 +49,11 @@ enum ActiveFlow {
         case .callback(var flow):
             defer { self = .callback(flow) }
             return flow.handle(result: result, &turn)
+        case .handoff(var flow):
+            defer { self = .handoff(flow) }
+            return flow.handle(result: result, &turn)
+        case .survey:
+            return nil
         }
     }
 }
