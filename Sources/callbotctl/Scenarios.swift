@@ -18,7 +18,7 @@ struct Scenarios: AsyncParsableCommand {
 
     @OptionGroup var deployment: DeploymentOptions
 
-    @Argument(help: "Scenario files, or folders of .txt files.")
+    @Argument(help: "Scenario files, or folders of .txt files (subfolders included).")
     var paths: [String]
 
     @Flag(name: .long, help: "Print every bot line and event while playing.")
@@ -33,8 +33,9 @@ struct Scenarios: AsyncParsableCommand {
                 throw Failure("\(path): no such file or folder")
             }
             if isFolder.boolValue {
-                let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".txt") }
-                files += names.sorted().map { path + "/" + $0 }
+                // Subfolders too (Tests/Scenarios/blind).
+                let names = FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
+                files += names.filter { $0.hasSuffix(".txt") }.sorted().map { path + "/" + $0 }
             } else {
                 files.append(path)
             }

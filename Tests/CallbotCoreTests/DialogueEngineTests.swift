@@ -109,7 +109,8 @@ import Testing
     @Test func repeatsTheLastQuestion() {
         var e = engine()
         _ = e.handle(.started, now: monday)
-        _ = e.handle(.utterance("je voudrais annuler mon rendez-vous", confidence: 1), now: monday)
+        // Key 5: the appointment's choices are read (asked in words, "annuler" goes to its confirmation).
+        _ = e.handle(.digits("5"), now: monday)
         let appointment = Appointment(
             reference: "123456", motifID: "titres", start: LocalDateTime(iso: "2026-11-25T09:30:00+01:00")!,
             durationMinutes: 20, seat: 0)

@@ -223,6 +223,7 @@ package enum ConfigParser {
             throw (digitsNode ?? node).error("reference_digits must be between 4 and 10")
         }
         let moveKeywords = try f.optional("move_keywords")?.strings() ?? []
+        let cancelKeywords = try f.optional("cancel_keywords")?.strings()
         var motifs: [Motif] = []
         for item in try f.required("motifs").sequence() {
             let motif = try self.motif(item, opening: opening)
@@ -235,7 +236,9 @@ package enum ConfigParser {
             motifs.append(motif)
         }
         try f.finish()
-        return AppointmentSettings(motifs: motifs, moveKeywords: moveKeywords, referenceDigits: digits)
+        var settings = AppointmentSettings(motifs: motifs, moveKeywords: moveKeywords, referenceDigits: digits)
+        if let cancelKeywords { settings.cancelKeywords = cancelKeywords }
+        return settings
     }
 
     static func motif(_ node: YAMLNode, opening: OpeningCalendar) throws(ConfigError) -> Motif {

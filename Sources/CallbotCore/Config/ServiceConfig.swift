@@ -84,6 +84,8 @@ package struct AppointmentSettings: Sendable {
     package var motifs: [Motif]
     /// Words that say "move" rather than "cancel" in a request about an existing appointment.
     package var moveKeywords: [String]
+    /// Words that say "cancel" in such a request: the cancellation is then confirmed at once.
+    package var cancelKeywords: [String] = ["annuler", "annulation", "supprimer"]
     /// Length of a booking reference, in digits.
     package var referenceDigits: Int
 }

@@ -112,11 +112,18 @@ package struct ReplyReader: Sendable {
             if let yes = u.slots.yesNo, !keywordRequest || u.tokens.count <= 3 { return yes ? .yes : .no }
         case .yesNo:
             if phoneOrWhen(u, preference) { return u.slots.phone.map(CallerReply.phone) ?? .when(preference) }
+            // "ok merci c'est bon" to an offer: no need. ("Oui c'est bon merci" is still a yes.)
+            if CallerCues.isDone(u.tokens), u.tokens.contains("merci"),
+                !["oui", "ouais"].contains(u.tokens.first ?? "")
+            {
+                return .no
+            }
             if let yes = answer(u, keywordRequest: keywordRequest && action != .goodbye, openingWins: true) {
                 return yes ? .yes : .no
             }
         case .anythingElse:
-            // "parfait merci", "très bien merci": thanks, not a yes to "autre chose ?".
+            // "ok merci c'est bon", "non c'est bon merci": done; "parfait merci": thanks, not a yes.
+            if CallerCues.isDone(u.tokens), !keywordRequest || action == .goodbye { return .no }
             if let talk = CallerCues.smallTalk(u.tokens), talk == .thanks { return .smallTalk(talk) }
             // "oui, je voudrais aussi un rendez-vous": the request is the answer.
             if let yes = answer(u, keywordRequest: keywordRequest && action != .goodbye, openingWins: false) {
@@ -167,7 +174,10 @@ package struct ReplyReader: Sendable {
     private func answer(_ u: Understanding, keywordRequest: Bool, openingWins: Bool) -> Bool? {
         guard let yes = u.slots.yesNo else { return nil }
         if u.tokens.count <= 3 { return yes }
-        if openingWins, u.tokens.prefix(2).contains(where: SlotExtractor.yesNoWords.contains) { return yes }
+        if u.tokens.prefix(openingWins ? 2 : 1).contains(where: SlotExtractor.yesNoWords.contains) {
+            // "non c'est bon merci" answers; "oui, et aussi un rendez-vous" asks (unless the yes wins).
+            if openingWins || !keywordRequest { return yes }
+        }
         return keywordRequest || u.intent == IntentClassifier.none ? nil : yes
     }
 

@@ -351,10 +351,23 @@ package struct DialogueEngine: Sendable {
         let preference = request.preference
         switch intent.action {
         case .answer:
+            // "est-ce que je peux venir dimanche pour ma carte d'identité ?": a visit on a day, for
+            // a topic received by appointment, is a booking for that day (closed days said so).
+            if let motif = intent.offerMotif, preference.date != nil,
+                let tokens = request.understanding?.tokens, Understander.mentions(tokens, anyOf: Self.visiting)
+            {
+                return startBooking(preference, motif: motif, &turn)
+            }
             served = true
             lastTopic = intent.name
             turn.say(answerPrompt(intent, request.understanding))
-            if let motif = intent.offerMotif, config.appointments.motifs.contains(where: { $0.id == motif }) {
+            var offered = intent.offerMotif
+            if let second = request.understanding?.also, let other = deployment.intents.intent(named: second) {
+                intents.append(other.name)
+                turn.say(answerPrompt(other, request.understanding))
+                offered = offered ?? other.offerMotif
+            }
+            if let motif = offered, config.appointments.motifs.contains(where: { $0.id == motif }) {
                 stage = .question(.offerBooking(motif: motif))
                 turn.ask(.bookingOffer, ["motif": context.motifLabel(motif)], expecting: .yesNo)
                 return
@@ -364,11 +377,15 @@ package struct DialogueEngine: Sendable {
             let motif = request.understanding.flatMap { BookingFlow.motif(in: $0, config.appointments.motifs) }?.id
             startBooking(preference, motif: motif, &turn)
         case .cancel:
-            let move =
-                request.understanding.map {
-                    Understander.mentions($0.tokens, anyOf: config.appointments.moveKeywords)
-                } ?? false
-            var flow = ManageFlow(moveRequested: move, to: preference)
+            var wish = ManageFlow.Wish.undecided
+            if let tokens = request.understanding?.tokens {
+                if Understander.mentions(tokens, anyOf: config.appointments.moveKeywords) {
+                    wish = .move(preference)
+                } else if Understander.mentions(tokens, anyOf: config.appointments.cancelKeywords) {
+                    wish = .cancel
+                }
+            }
+            var flow = ManageFlow(wish: wish)
             let step = flow.start(&turn)
             stage = .flow(.managing(flow))
             after(step, &turn)
@@ -383,6 +400,9 @@ package struct DialogueEngine: Sendable {
             repeatLast(&turn)
         }
     }
+
+    /// Words of a caller who means to come in person.
+    static let visiting = ["venir", "passer", "me présenter", "être reçu", "déposer"]
 
     private func answerPrompt(_ intent: IntentDefinition, _ u: Understanding?) -> Prompt {
         let answer = deployment.messages.messages[intent.answer!] ?? ""

@@ -15,7 +15,8 @@ package enum FrenchStemmer {
     /// The stem of a normalised word.
     package static func stem(_ word: String) -> String {
         var bytes = Array(word.utf8)
-        if bytes.count > 3, bytes.last == UInt8(ascii: "s") || bytes.last == UInt8(ascii: "x") { bytes.removeLast() }
+        // Four letters keep their s: "plus" is not the PLU, "tous" not "tou".
+        if bytes.count > 4, bytes.last == UInt8(ascii: "s") || bytes.last == UInt8(ascii: "x") { bytes.removeLast() }
         for suffix in suffixes where bytes.count - suffix.count >= 4 && bytes.ends(with: suffix) {
             bytes.removeLast(suffix.count)
             break

@@ -106,6 +106,14 @@ package enum CallerCues {
         "laissez tomber", "laisse tomber", "tant pis", "pas la peine", "je verrai", "je vais voir", "une autre fois",
         "on verra", "je vais reflechir", "je reflechis")
 
+    /// "c'est bon", "ça ira", "ce sera tout": after "autre chose ?", the caller is done.
+    package static func isDone(_ tokens: [String]) -> Bool { occurs(done, in: tokens) }
+
+    static let done = phrases(
+        "ce est bon", "cest bon", "ca ira", "ca va aller", "ce est tout", "ce sera tout", "ca sera tout",
+        "rien de plus",
+        "rien de autre", "rien dautre", "pas besoin", "ce est parfait", "ca me suffit", "ca suffit")
+
     /// "faut-il un rendez-vous pour…", "est-ce qu'il faut prendre rendez-vous", "c'est sur rendez-vous ?":
     /// a question about a procedure, to be answered before anything is booked.
     package static func asksWhetherNeeded(_ tokens: [String]) -> Bool {

@@ -9,6 +9,9 @@ package struct Understanding: Sendable {
     package var redacted: String
     /// Normalised tokens, for keyword checks.
     package var tokens: [String]
+    /// A second question asked in the same sentence ("vous fermez à quelle heure jeudi, et il faut
+    /// quoi pour un passeport ?"): the answer intent of the other clause.
+    package var also: String? = nil
 }
 
 /// Understands French utterances with the deployment's intents.
@@ -197,12 +200,33 @@ package struct Understander: Sendable {
         let tokens = FrenchText.tokens(text)
         let ranked = rank(tokens: tokens)
         let best = ranked.first ?? IntentScore(intent: IntentClassifier.none, confidence: 1)
-        return Understanding(
+        var understanding = Understanding(
             intent: best.intent, confidence: best.confidence,
             alternatives: Array(
                 ranked.dropFirst().filter { $0.intent != IntentClassifier.none && $0.confidence > 0 }.prefix(3)),
             slots: SlotExtractor.extract(from: tokens, today: today), redacted: Redactor.redact(text), tokens: tokens)
+        understanding.also = secondQuestion(tokens, first: best.intent)
+        return understanding
     }
+
+    /// The answer intent of another clause than the one `first` comes from, when the sentence
+    /// joins two questions ("…, et…", "…, aussi…") and each clause names its topic by a keyword.
+    func secondQuestion(_ tokens: [String], first: String) -> String? {
+        guard actions[first] == .answer else { return nil }
+        for (index, token) in tokens.enumerated()
+        where Self.joiningWords.contains(token) && index >= 2 && index <= tokens.count - 3 {
+            let clauses = [Array(tokens[..<index]), Array(tokens[(index + 1)...])]
+            let tops = clauses.compactMap { clause in
+                rank(tokens: clause).first.flatMap {
+                    $0.keywordMatched && actions[$0.intent] == .answer ? $0.intent : nil
+                }
+            }
+            if tops.count == 2, tops[0] != tops[1], tops.contains(first) { return tops.first { $0 != first } }
+        }
+        return nil
+    }
+
+    static let joiningWords: Set<String> = ["et", "aussi", "puis", "ensuite", "egalement"]
 
     /// Whether the normalised `tokens` contain one of `phrases` (normalised the same way).
     package static func mentions(_ tokens: [String], anyOf phrases: [String]) -> Bool {
@@ -216,6 +240,18 @@ package struct Phrases: Sendable {
 
     package init(_ phrases: [String]) {
         stems = phrases.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter { !$0.isEmpty }
+    }
+
+    /// Where the last of the phrases found in `utterance` starts, if one is there.
+    func lastOccurrence(in utterance: [String]) -> Int? {
+        var last: Int?
+        for phrase in stems where phrase.count <= utterance.count {
+            for start in 0...(utterance.count - phrase.count)
+            where utterance[start..<(start + phrase.count)].elementsEqual(phrase) {
+                last = max(last ?? start, start)
+            }
+        }
+        return last
     }
 
     /// Whether one of the phrases stands in `utterance` (stemmed tokens).

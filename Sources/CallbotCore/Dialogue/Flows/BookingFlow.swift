@@ -278,10 +278,15 @@ struct BookingFlow {
     }
 
     /// The motif a caller names, by keyword or by the intent it belongs to.
+    ///
+    /// The motif named last wins ("pour un mariage, euh non, pour le permis de construire"); a
+    /// topic recognised among the alternatives counts too ("se pacser… faut prendre un rendez-vous ?").
     static func motif(in u: Understanding, _ motifs: [Motif]) -> Motif? {
-        if let byKeyword = motifs.first(where: { Understander.mentions(u.tokens, anyOf: $0.keywords) }) {
-            return byKeyword
-        }
-        return motifs.first { $0.intents.contains(u.intent) }
+        let stems = u.tokens.map(FrenchStemmer.stem)
+        let named = motifs.compactMap { motif in Phrases(motif.keywords).lastOccurrence(in: stems).map { (motif, $0) } }
+        if let last = named.max(by: { $0.1 < $1.1 }) { return last.0 }
+        if let byIntent = motifs.first(where: { $0.intents.contains(u.intent) }) { return byIntent }
+        let topics = u.alternatives.filter(\.keywordMatched).map(\.intent)
+        return motifs.first { motif in topics.contains(where: motif.intents.contains) }
     }
 }

@@ -12,16 +12,20 @@ struct ManageFlow {
     }
 
     private(set) var state: State = .lookingUp(byReference: false)
-    /// The caller said they want to move it ("décaler mon rendez-vous"), not cancel it.
-    private let moveRequested: Bool
-    /// When they want it instead ("à jeudi").
-    private let moveTo: Preference
+    /// What the caller said they want done with it, when they said it.
+    enum Wish: Equatable {
+        /// "décaler mon rendez-vous à jeudi": moved, nearest to the preference.
+        case move(Preference)
+        /// "annuler mon rendez-vous": the cancellation is confirmed at once.
+        case cancel
+        /// "c'est au sujet de mon rendez-vous": the choices are read.
+        case undecided
+    }
+
+    private let wish: Wish
     private var wrongReferences = 0
 
-    init(moveRequested: Bool, to preference: Preference = Preference()) {
-        self.moveRequested = moveRequested
-        moveTo = preference
-    }
+    init(wish: Wish) { self.wish = wish }
 
     mutating func start(_ turn: inout DialogueTurn) -> FlowStep {
         if let number = turn.context.callerNumber {
@@ -58,7 +62,7 @@ struct ManageFlow {
             case .when(let preference): return .ended(.startBooking(preference))
             case .request(let request):
                 guard let u = request.understanding else { return .notUnderstood }
-                if Understander.mentions(u.tokens, anyOf: ["annuler", "annulation", "supprimer"]) {
+                if Understander.mentions(u.tokens, anyOf: turn.context.config.appointments.cancelKeywords) {
                     return confirmCancel(appointment, &turn)
                 }
                 if Understander.mentions(u.tokens, anyOf: turn.context.config.appointments.moveKeywords) {
@@ -142,12 +146,16 @@ struct ManageFlow {
             "slot": turn.context.format.slot(Self.slot(of: appointment), today: turn.context.today),
         ]
         state = .choosing(appointment)
-        if moveRequested {
+        switch wish {
+        case .move(let preference):
             turn.say(.manageMoving, values)
-            return .ended(.startBooking(moveTo))
+            return .ended(.startBooking(preference))
+        case .cancel:
+            return confirmCancel(appointment, &turn)
+        case .undecided:
+            turn.ask(.manageFound, values, expecting: .options(count: 3, more: false))
+            return .waiting
         }
-        turn.ask(.manageFound, values, expecting: .options(count: 3, more: false))
-        return .waiting
     }
 
     private mutating func cancelled(_ appointment: Appointment, _ turn: inout DialogueTurn) -> FlowStep {
