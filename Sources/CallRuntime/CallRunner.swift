@@ -1,4 +1,5 @@
 package import CallbotCore
+import Foundation
 
 /// What a line does for the conversation of a call: SIP and RTP, a sound device, a terminal.
 package protocol CallChannel: Sendable {
@@ -6,8 +7,9 @@ package protocol CallChannel: Sendable {
     func say(_ prompt: Prompt) async -> Bool
     /// The caller's next turn: keys, words, a silence or a hang-up.
     func listen(_ spec: ListenSpec) async -> DialogueEvent
-    /// Returns once the bot has finished speaking (before a transfer or a hang-up).
-    func finishSpeaking() async
+    /// Returns once the bot has finished speaking (before a transfer or a hang-up); false when the
+    /// caller hung up meanwhile.
+    func finishSpeaking() async -> Bool
     /// Hands the call to the agents' queue; how it ended, as the dialogue sees it.
     func transfer(_ context: HandoffContext) async -> DialogueEvent
     func hangUp() async
@@ -16,21 +18,36 @@ package protocol CallChannel: Sendable {
 }
 
 /// Runs one call: the session's outputs carried out on a channel, in order, and the caller's
-/// turns fed back, until the session is over. Transfers wait for a place at the agents' desk;
-/// without one the caller hears that agents are busy and gets alternatives.
+/// turns fed back, until the session is over. A transfer takes a place at the agents' desk;
+/// without one the caller hears at once that agents are busy and gets alternatives.
 package enum CallRunner {
+    /// A new call identifier: sortable by time, unique enough for one service.
+    package static func newCallID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<6).map { _ in String(Int.random(in: 0...35, using: &generator), radix: 36) }.joined()
+        return "c-" + String(Int(Date().timeIntervalSince1970), radix: 36) + random
+    }
+
     package static func run(_ session: inout CallSession, on channel: some CallChannel, desk: AgentDesk) async {
         var outputs = await session.handle(.started)
         while true {
             var next: DialogueEvent?
-            for output in outputs where next == nil {
+            for output in outputs {
+                if case .event(let event) = output {
+                    await channel.note(event)  // also after a hang-up: the call's end is logged
+                    continue
+                }
+                guard next == nil else { continue }  // the caller's turn is known: the rest is moot
                 switch output {
                 case .say(let prompt):
                     if await !channel.say(prompt) { next = .hangUp }
                 case .listen(let spec):
                     next = await channel.listen(spec)
                 case .transfer(let context):
-                    await channel.finishSpeaking()
+                    guard await channel.finishSpeaking() else {
+                        next = .hangUp
+                        break
+                    }
                     guard await desk.take() else {
                         next = .transferResult(.busy)
                         break
@@ -38,10 +55,10 @@ package enum CallRunner {
                     next = await channel.transfer(context)
                     await desk.release()
                 case .hangUp:
-                    await channel.finishSpeaking()
+                    _ = await channel.finishSpeaking()
                     await channel.hangUp()
-                case .event(let event):
-                    await channel.note(event)
+                case .event:
+                    break
                 }
             }
             // The last outputs (a goodbye, the hang-up) are carried out before the call ends.

@@ -60,7 +60,7 @@ func chatSession(deployment: Deployment, store: SQLiteStore, caller: String?, st
     let scheduler = Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer)
     return CallSession(
         deployment: deployment, understander: Understander(deployment: deployment), ports: scheduler, records: store,
-        callID: newCallID(), channel: "chat", callerNumber: caller,
+        callID: CallRunner.newCallID(), channel: "chat", callerNumber: caller,
         callerHash: caller.map(pseudonymizer.pseudonym(for:)),
         clock: now)
 }
@@ -82,7 +82,7 @@ struct TerminalChannel: CallChannel {
         return Chat.event(line)
     }
 
-    func finishSpeaking() async {}
+    func finishSpeaking() async -> Bool { true }
 
     func transfer(_ context: HandoffContext) async -> DialogueEvent { .transferResult(outcome) }
 

@@ -47,10 +47,3 @@ func normalizedCaller(_ text: String?) throws -> String? {
     }
     return number
 }
-
-/// A new call identifier: sortable by time, unique enough for one service.
-func newCallID() -> String {
-    var generator = SystemRandomNumberGenerator()
-    let random = (0..<6).map { _ in String(Int.random(in: 0...35, using: &generator), radix: 36) }.joined()
-    return "c-" + String(Int(Date().timeIntervalSince1970), radix: 36) + random
-}

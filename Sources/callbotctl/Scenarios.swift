@@ -136,7 +136,7 @@ final class ScriptChannel: CallChannel {
         return Chat.event(line)
     }
 
-    func finishSpeaking() async {}
+    func finishSpeaking() async -> Bool { true }
 
     func transfer(_ context: HandoffContext) async -> DialogueEvent { .transferResult(outcome) }
 

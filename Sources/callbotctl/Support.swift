@@ -7,7 +7,6 @@ enum FileHandleWriter {
     }
 }
 
-/// Encodes a JSON value with sorted keys, on one line.
 /// Rounds for display: 0.8571428 → 0.857.
 func rounded(_ value: Double, _ places: Double = 1000) -> Double { (value * places).rounded() / places }
 

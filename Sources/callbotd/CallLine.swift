@@ -1,22 +1,17 @@
 import CallRuntime
 import Telephony
 
-/// The audio of one call, whatever carries it: RTP on a SIP call, a sound device on the local line.
+/// The audio of one call, whatever carries it: RTP on a SIP call, a sound device on the local
+/// line. The bot's voice goes out through ``VoiceOutput``.
 protocol CallMedia: VoiceOutput {
     /// The caller's audio, 20 ms frames at 8 kHz.
     var callerAudio: AsyncStream<JitterBuffer.Frame> { get }
-    /// Plays 8 kHz samples; returns when they are played or interrupted.
-    func play(_ samples: [Int16]) async -> PlaybackEnd
-    /// Stops what is playing and everything queued (barge-in).
-    func interrupt()
-    var isPlaying: Bool { get }
 }
 
-extension CallMedia {
-    func speak(_ samples: [Int16]) async { _ = await play(samples) }
+extension RTPSession: CallMedia {
+    /// How the playback ended does not matter to the call: the inbox knows why it was cut.
+    package func speak(_ samples: [Int16]) async { _ = await play(samples) }
 }
-
-extension RTPSession: CallMedia {}
 
 /// One call as the dialogue loop sees it.
 struct CallLine: Sendable {

@@ -25,6 +25,8 @@ final class LocalCallMedia: CallMedia, @unchecked Sendable {
         (signals, signalSink) = AsyncStream.makeStream(of: CallSignal.self)
     }
 
+    func speak(_ samples: [Int16]) async { _ = await play(samples) }
+
     func play(_ samples: [Int16]) async -> PlaybackEnd {
         await withCheckedContinuation { continuation in
             let immediate: PlaybackEnd? = lock.withLock {

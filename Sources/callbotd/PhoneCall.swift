@@ -24,7 +24,7 @@ enum PhoneCall {
     }
 
     static func run(_ call: CallLine, _ context: Context) async {
-        let callID = newCallID()
+        let callID = CallRunner.newCallID()
         var logger = context.logger
         logger[metadataKey: "call.id"] = "\(callID)"
         logger[metadataKey: "\(call.channel).line"] = "\(call.lineID)"
@@ -53,6 +53,8 @@ enum PhoneCall {
                 call: call, inbox: inbox, prompts: context.prompts, logger: logger,
                 queueURI: context.deployment.config.agents.queueURI, callID: callID)
             await CallRunner.run(&session, on: channel, desk: context.desk)
+            // After a transfer the agent has the caller: the bot leaves the call. (After its own
+            // goodbye it has hung up already; the line ignores a second hang-up.)
             if await !inbox.hungUp { await call.hangUp() }
             group.cancelAll()
         }
@@ -78,12 +80,6 @@ enum PhoneCall {
         guard let user else { return nil }
         let digits = Array(user.filter(\.isNumber))
         return SlotExtractor.frenchNumber(in: digits, international: user.hasPrefix("+"))
-    }
-
-    static func newCallID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let random = (0..<6).map { _ in String(Int.random(in: 0...35, using: &generator), radix: 36) }.joined()
-        return "c-" + String(Int(Date().timeIntervalSince1970), radix: 36) + random
     }
 }
 
@@ -139,10 +135,11 @@ final class PhoneChannel: CallChannel {
         return event
     }
 
-    func finishSpeaking() async {
+    func finishSpeaking() async -> Bool {
         while call.media.isPlaying, await !inbox.hungUp {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        return await !inbox.hungUp
     }
 
     func transfer(_ context: HandoffContext) async -> DialogueEvent {

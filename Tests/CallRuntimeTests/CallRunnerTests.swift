@@ -52,7 +52,7 @@ import Testing
             await CallRunner.run(&call, on: second, desk: desk)
             #expect(second.log.contains("say handoff.busy") && second.log.contains("say handoff.alternatives"))
             #expect(!second.log.contains("transfer"), "\(second.log)")
-            first.releaseTransfer()
+            await first.releaseTransfer()
         }
         #expect(first.log.contains("transfer"))
         #expect(await desk.inProgress == 0, "the place is given back when the transfer ends")
@@ -111,7 +111,7 @@ final class Script: CallChannel {
         return .utterance(line, confidence: 1)
     }
 
-    func finishSpeaking() async {}
+    func finishSpeaking() async -> Bool { !hungUp }
 
     func transfer(_ context: HandoffContext) async -> DialogueEvent {
         let started = state.withLock { state in
@@ -145,7 +145,7 @@ final class Script: CallChannel {
         }
     }
 
-    func releaseTransfer() {
+    func releaseTransfer() async {
         while true {
             let waiting = state.withLock { state in
                 defer { state.waiting = nil }
@@ -155,6 +155,7 @@ final class Script: CallChannel {
                 waiting.resume()
                 return
             }
+            await Task.yield()
         }
     }
 }

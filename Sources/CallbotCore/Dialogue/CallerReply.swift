@@ -4,8 +4,11 @@ package enum Expectation: Sendable, Equatable {
     case request
     /// The information topics menu: keys select a topic.
     case topics
-    /// Yes (1) or no (2).
+    /// Yes (1) or no (2), to confirm something (a recap, a number read back).
     case yesNo
+    /// Yes (1) or no (2) to something offered (an appointment, an agent): "ok merci c'est bon"
+    /// declines it.
+    case offer
     /// "Autre chose ?": yes (1), no (2), or a new request.
     case anythingElse
     /// Options 1…count; with `more`, 3 asks for others.
@@ -80,9 +83,15 @@ package struct ReplyReader: Sendable {
         let preference = Preference(u.slots)
         let keywordRequest = u.intent != IntentClassifier.none && u.confidence >= 0.5
         if action == .handoff && catalog.intent(named: u.intent)?.answer == nil { return .agent }
-        // "oui pardon", "non pardon": an answer with an apology, not a request to hear again.
+        // "oui pardon", "non pardon": an answer with an apology; "oui, répétez" asks to hear again.
         let shortAnswer = u.slots.yesNo != nil && u.tokens.count <= 2
-        if !shortAnswer, action == .repeat || CallerCues.asksToHearAgain(u.tokens) { return .repeatLast }
+        let repeatWords =
+            catalog.intents.first { $0.action == .repeat }.map {
+                Understander.mentions(u.tokens, anyOf: $0.keywords)
+            } ?? false
+        if repeatWords || (!shortAnswer && (action == .repeat || CallerCues.asksToHearAgain(u.tokens))) {
+            return .repeatLast
+        }
         if CallerCues.willCallAgain(u.tokens) { return .smallTalk(.willCallAgain) }
         if CallerCues.givesUp(u.tokens) { return .stop }
         if action == .goodbye, keywordRequest, expectation == .anythingElse || expectation == .request {
@@ -110,10 +119,11 @@ package struct ReplyReader: Sendable {
             if !preference.isEmpty { return .when(preference) }
             if more && Understander.mentions(u.tokens, anyOf: Self.otherOptions) { return .more }
             if let yes = u.slots.yesNo, !keywordRequest || u.tokens.count <= 3 { return yes ? .yes : .no }
-        case .yesNo:
+        case .yesNo, .offer:
             if phoneOrWhen(u, preference) { return u.slots.phone.map(CallerReply.phone) ?? .when(preference) }
-            // "ok merci c'est bon" to an offer: no need. ("Oui c'est bon merci" is still a yes.)
-            if CallerCues.isDone(u.tokens), u.tokens.contains("merci"),
+            // "ok merci c'est bon" to an offer: no need. ("Oui c'est bon merci" is still a yes; to
+            // a recap, "c'est parfait, merci" confirms.)
+            if expectation == .offer, CallerCues.isDone(u.tokens), u.tokens.contains("merci"),
                 !["oui", "ouais"].contains(u.tokens.first ?? "")
             {
                 return .no
@@ -123,14 +133,14 @@ package struct ReplyReader: Sendable {
             }
         case .anythingElse:
             // "ok merci c'est bon", "non c'est bon merci": done; "parfait merci": thanks, not a yes.
-            if CallerCues.isDone(u.tokens), !keywordRequest || action == .goodbye { return .no }
+            if CallerCues.isDone(u.tokens), u.tokens.count <= 6, !keywordRequest || action == .goodbye { return .no }
             if let talk = CallerCues.smallTalk(u.tokens), talk == .thanks { return .smallTalk(talk) }
             // "oui, je voudrais aussi un rendez-vous": the request is the answer.
             if let yes = answer(u, keywordRequest: keywordRequest && action != .goodbye, openingWins: false) {
                 return yes ? .yes : .no
             }
         case .topics:
-            if u.slots.yesNo == false, u.tokens.count <= 3 { return .stop }
+            if u.slots.yesNo == false, u.tokens.count <= 3, !keywordRequest { return .stop }
         case .request:
             break
         }
@@ -178,7 +188,7 @@ package struct ReplyReader: Sendable {
             // "non c'est bon merci" answers; "oui, et aussi un rendez-vous" asks (unless the yes wins).
             if openingWins || !keywordRequest { return yes }
         }
-        return keywordRequest || u.intent == IntentClassifier.none ? nil : yes
+        return keywordRequest ? nil : yes
     }
 
     /// Words that ask for other options than the ones offered.
@@ -201,7 +211,7 @@ package struct ReplyReader: Sendable {
                 return .request(IntentRequest(name: name))
             }
             if keys == "*" { return .stop }
-        case .yesNo, .anythingElse:
+        case .yesNo, .offer, .anythingElse:
             if keys == "1" { return .yes }
             if keys == "2" { return .no }
         case .options(let count, let more):

@@ -369,7 +369,7 @@ package struct DialogueEngine: Sendable {
             }
             if let motif = offered, config.appointments.motifs.contains(where: { $0.id == motif }) {
                 stage = .question(.offerBooking(motif: motif))
-                turn.ask(.bookingOffer, ["motif": context.motifLabel(motif)], expecting: .yesNo)
+                turn.ask(.bookingOffer, ["motif": context.motifLabel(motif)], expecting: .offer)
                 return
             }
             anythingElse(&turn)
@@ -515,7 +515,7 @@ package struct DialogueEngine: Sendable {
     private mutating func offerHandoffOrAnythingElse(_ turn: inout DialogueTurn) {
         guard context.agentsOpen else { return anythingElse(&turn) }
         stage = .question(.offerHandoff)
-        turn.ask(.handoffOffer, expecting: .yesNo)
+        turn.ask(.handoffOffer, expecting: .offer)
     }
 
     private func makeHandoffContext(_ reason: HandoffReason) -> HandoffContext {

@@ -106,6 +106,27 @@ package enum CallerCues {
         "laissez tomber", "laisse tomber", "tant pis", "pas la peine", "je verrai", "je vais voir", "une autre fois",
         "on verra", "je vais reflechir", "je reflechis")
 
+    /// Whether a clause asks something: a question word or a request verb.
+    package static func asks(_ tokens: [String]) -> Bool {
+        tokens.contains(where: askingWords.contains) || occurs(askingPhrases, in: tokens)
+    }
+
+    static let askingWords: Set<String> = [
+        "quoi", "comment", "quand", "ou", "quel", "quelle", "quels", "quelles", "combien", "pourquoi", "faut",
+        "voudrais", "voudrait", "veux", "voulais", "souhaite", "souhaiterais", "aimerais", "pouvez", "pourriez", "peux",
+        "peut", "dois", "doit", "savoir", "besoin", "renseigner", "renseignement", "info", "infos",
+    ]
+    static let askingPhrases = phrases("est ce que", "il me faut")
+
+    /// Words that correct what was just said ("euh non pardon", "enfin je veux dire").
+    package static func corrects(_ tokens: [String]) -> Bool {
+        tokens.contains(where: correctingWords.contains) || occurs(correctingPhrases, in: tokens)
+    }
+
+    static let correctingWords: Set<String> = ["pardon", "plutot", "enfin", "correction"]
+    static let correctingPhrases = phrases(
+        "non non", "je veux dire", "je voulais dire", "je me trompe", "je me suis trompe", "ou plutot")
+
     /// "c'est bon", "ça ira", "ce sera tout": after "autre chose ?", the caller is done.
     package static func isDone(_ tokens: [String]) -> Bool { occurs(done, in: tokens) }
 

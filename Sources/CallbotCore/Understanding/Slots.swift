@@ -100,7 +100,7 @@ package enum SlotExtractor {
         let n = tokens.count
         func at(_ i: Int) -> String { i >= 0 && i < n ? tokens[i] : "" }
         // "pas aujourd'hui", "pas demain": a day refused is not the day wanted.
-        for i in 0..<n where at(i - 1) != "pas" {
+        for i in 0..<n where !(at(i - 1) == "pas" && at(i - 2) != "pourquoi") {
             let word = tokens[i]
             if word == "aujourdhui" { return today }
             if word == "demain" { return today.adding(days: at(i - 1) == "apres" ? 2 : 1) }
@@ -130,7 +130,7 @@ package enum SlotExtractor {
         }
         // "semaine prochaine" anywhere: "mardi de la semaine prochaine", "la semaine prochaine, jeudi".
         let saysNextWeek = zip(tokens, tokens.dropFirst()).contains { $0 == "semaine" && $1 == "prochaine" }
-        for i in 0..<n where at(i - 1) != "pas" {
+        for i in 0..<n where !(at(i - 1) == "pas" && at(i - 2) != "pourquoi") {
             guard let weekday = weekdays[tokens[i]] else { continue }
             if saysNextWeek {
                 return today.next(.monday).adding(days: weekday.rawValue - 1)

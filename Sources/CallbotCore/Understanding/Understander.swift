@@ -106,8 +106,9 @@ package struct Understander: Sendable {
             promote(manage.name)
             return ranked
         }
-        // "réserver la cantine": booking what a topic without appointments is about, not a desk.
-        if action == .book,
+        // "réserver la cantine": booking what a topic without appointments is about, not a desk
+        // ("un rendez-vous à l'ouverture jeudi" is an appointment all the same).
+        if action == .book, !Self.appointmentWords.occur(in: stems),
             let topic = ranked.first(where: {
                 actions[$0.intent] == .answer && $0.keywordMatched && !motifIntents.contains($0.intent)
                     && $0.confidence >= top.confidence - Self.actionMargin
@@ -175,7 +176,10 @@ package struct Understander: Sendable {
     ])
 
     /// Words that make "mon rendez-vous" a new one ("prendre mon rendez-vous").
-    static let newBooking = Phrases(["prendre", "fixer", "réserver", "obtenir", "nouveau rendez-vous"])
+    static let newBooking = Phrases(["prendre", "fixer", "réserver", "nouveau rendez-vous"])
+
+    /// Words that name an appointment itself.
+    static let appointmentWords = Phrases(["rendez-vous", "rdv", "créneau"])
 
     /// Requests to be put through that need no word for the person ("mettez-moi en relation avec l'urbanisme").
     static let transferPhrases = Phrases([
@@ -221,7 +225,10 @@ package struct Understander: Sendable {
                     $0.keywordMatched && actions[$0.intent] == .answer ? $0.intent : nil
                 }
             }
-            if tops.count == 2, tops[0] != tops[1], tops.contains(first) { return tops.first { $0 != first } }
+            // The other clause must ask something: "mon fils est à l'école et je voudrais refaire
+            // sa carte d'identité" asks one thing.
+            guard tops.count == 2, tops[0] != tops[1], let at = tops.firstIndex(of: first) else { continue }
+            if CallerCues.asks(clauses[1 - at]) { return tops[1 - at] }
         }
         return nil
     }
@@ -242,16 +249,16 @@ package struct Phrases: Sendable {
         stems = phrases.map { FrenchText.tokens($0).map(FrenchStemmer.stem) }.filter { !$0.isEmpty }
     }
 
-    /// Where the last of the phrases found in `utterance` starts, if one is there.
-    func lastOccurrence(in utterance: [String]) -> Int? {
-        var last: Int?
+    /// Where the phrases start in `utterance`, each time one is there.
+    func occurrences(in utterance: [String]) -> [Int] {
+        var starts: [Int] = []
         for phrase in stems where phrase.count <= utterance.count {
             for start in 0...(utterance.count - phrase.count)
             where utterance[start..<(start + phrase.count)].elementsEqual(phrase) {
-                last = max(last ?? start, start)
+                starts.append(start)
             }
         }
-        return last
+        return starts
     }
 
     /// Whether one of the phrases stands in `utterance` (stemmed tokens).

@@ -279,12 +279,18 @@ struct BookingFlow {
 
     /// The motif a caller names, by keyword or by the intent it belongs to.
     ///
-    /// The motif named last wins ("pour un mariage, euh non, pour le permis de construire"); a
-    /// topic recognised among the alternatives counts too ("se pacser… faut prendre un rendez-vous ?").
+    /// The motif named first, or last when the caller corrects themselves ("pour un mariage, euh
+    /// non pardon, pour le permis de construire"); a topic recognised among the alternatives counts
+    /// too ("se pacser… faut prendre un rendez-vous ?").
     static func motif(in u: Understanding, _ motifs: [Motif]) -> Motif? {
         let stems = u.tokens.map(FrenchStemmer.stem)
-        let named = motifs.compactMap { motif in Phrases(motif.keywords).lastOccurrence(in: stems).map { (motif, $0) } }
-        if let last = named.max(by: { $0.1 < $1.1 }) { return last.0 }
+        let corrected = CallerCues.corrects(u.tokens)
+        let named = motifs.compactMap { motif -> (Motif, Int)? in
+            let starts = Phrases(motif.keywords).occurrences(in: stems)
+            return (corrected ? starts.max() : starts.min()).map { (motif, $0) }
+        }
+        let pick = corrected ? named.max { $0.1 < $1.1 } : named.min { $0.1 < $1.1 }
+        if let pick { return pick.0 }
         if let byIntent = motifs.first(where: { $0.intents.contains(u.intent) }) { return byIntent }
         let topics = u.alternatives.filter(\.keywordMatched).map(\.intent)
         return motifs.first { motif in topics.contains(where: motif.intents.contains) }

@@ -185,7 +185,7 @@ struct ManageFlow {
         if turn.context.agentsOpen {
             turn.ask(.handoffOfferOrCallback, expecting: .options(count: 2, more: false))
         } else {
-            turn.ask(.handoffOfferCallback, expecting: .yesNo)
+            turn.ask(.handoffOfferCallback, expecting: .offer)
         }
         return .waiting
     }
