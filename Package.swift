@@ -43,6 +43,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "Assistant", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
         .target(
             name: "CallRuntime",
             dependencies: ["CallbotCore", .product(name: "Logging", package: "swift-log")],
@@ -68,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "callbotd",
             dependencies: [
-                "CallbotCore", "CallRuntime", "Scheduling", "Storage", "Telephony", "Speech", "Audio",
+                "CallbotCore", "CallRuntime", "Assistant", "Scheduling", "Storage", "Telephony", "Speech", "Audio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "callbotctl",
             dependencies: [
-                "CallbotCore", "CallRuntime", "Scheduling", "Storage",
+                "CallbotCore", "CallRuntime", "Assistant", "Scheduling", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -91,6 +92,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CallbotCoreTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CallRuntimeTests", dependencies: ["CallRuntime", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(

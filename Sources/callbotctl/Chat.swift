@@ -1,4 +1,5 @@
 import ArgumentParser
+import Assistant
 import CallRuntime
 import CallbotCore
 import Foundation
@@ -57,7 +58,10 @@ func chatSession(deployment: Deployment, store: SQLiteStore, caller: String?, st
     let now = makeClock(start: start, timeZone: deployment.config.service.timeZone)
     let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
     try await store.purgeTranscripts(olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: now())
-    let scheduler = Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer)
+    let assistant = Assistant(deployment: deployment)
+    let scheduler = Scheduler(
+        config: deployment.config, store: store, pseudonymizer: pseudonymizer,
+        assistant: { question in assistant.reply(to: question) })
     return CallSession(
         deployment: deployment, understander: Understander(deployment: deployment), ports: scheduler, records: store,
         callID: CallRunner.newCallID(), channel: "chat", callerNumber: caller,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Assistant
 import Audio
 import CallRuntime
 import CallbotCore
@@ -147,7 +148,11 @@ struct Callbotd: AsyncParsableCommand {
         }
         let context = PhoneCall.Context(
             deployment: deployment, understander: Understander(deployment: deployment),
-            ports: Scheduler(config: deployment.config, store: store, pseudonymizer: pseudonymizer), records: store,
+            ports: Scheduler(
+                config: deployment.config, store: store, pseudonymizer: pseudonymizer,
+                assistant: { [assistant = Assistant(deployment: deployment)] question in
+                    assistant.reply(to: question)
+                }), records: store,
             pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
             desk: AgentDesk(capacity: deployment.config.agents.capacity), speech: speech)
         if lineKind == .local {

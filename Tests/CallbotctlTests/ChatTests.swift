@@ -140,7 +140,9 @@ import Testing
     @Test func outOfScopeQuestionOffersAnAgent() throws {
         let db = ScratchDatabase()
         let run = try db.chat(["racontez-moi une blague", "oui"], now: mondayMorning)
-        #expect(run.events("assistant.answer").first?["mode"] as? String == "unavailable")
+        // No fiche of config/knowledge/ answers it: the fallback refuses rather than invent.
+        #expect(run.events("assistant.answer").first?["mode"] as? String == "refused")
+        #expect(run.events("assistant.answer").first?["reason"] as? String == "no_source")
         #expect(run.bot.contains("Je ne sais pas répondre à cette question."))
         #expect(run.events("handoff").first?["reason"] as? String == "caller_accepted")
     }

@@ -5,11 +5,16 @@ package struct Deployment: Sendable {
     package var config: ServiceConfig
     package var intents: IntentCatalog
     package var messages: MessageCatalog
+    /// The fiches of `config/knowledge/` the fallback may quote.
+    package var knowledge: [KnowledgeFiche]
 
-    package init(config: ServiceConfig, intents: IntentCatalog, messages: MessageCatalog) {
+    package init(
+        config: ServiceConfig, intents: IntentCatalog, messages: MessageCatalog, knowledge: [KnowledgeFiche] = []
+    ) {
         self.config = config
         self.intents = intents
         self.messages = messages
+        self.knowledge = knowledge
     }
 
     /// Reads and validates the deployment in `directory` (`config/`); messages come from
@@ -18,10 +23,12 @@ package struct Deployment: Sendable {
         let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         let prompts = (base as NSString).deletingLastPathComponent
         let promptsDir = prompts.isEmpty ? "prompts" : prompts + "/prompts"
-        return try parse(
+        var deployment = try parse(
             callbot: try read(base + "/callbot.yaml"), callbotFile: base + "/callbot.yaml",
             intents: try read(base + "/intents.yaml"), intentsFile: base + "/intents.yaml",
             messages: try read(promptsDir + "/messages.fr.yaml"), messagesFile: promptsDir + "/messages.fr.yaml")
+        deployment.knowledge = try KnowledgeParser.load(folder: base + "/knowledge")
+        return deployment
     }
 
     /// Parses and cross-validates the three files' texts; file names only label errors.

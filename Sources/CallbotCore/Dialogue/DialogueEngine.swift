@@ -543,10 +543,15 @@ package struct DialogueEngine: Sendable {
     private mutating func onAssistant(_ reply: AssistantReply, _ turn: inout DialogueTurn) {
         guard case .waitingForAssistant = stage else { return }
         switch reply {
-        case .answer(let text, let sources):
+        case .answer(let answer):
             served = true
-            turn.record(.assistantAnswer, ["mode": "generative", "sources": .array(sources.map(JSONValue.string))])
-            turn.say(Prompt(key: MessageKey.assistantAnswer.rawValue, text: text))
+            turn.record(
+                .assistantAnswer,
+                [
+                    "mode": .string(answer.mode.rawValue),
+                    "sources": .array(answer.sources.map { JSONValue.string($0.file) }),
+                ])
+            turn.say(Prompt(key: MessageKey.assistantAnswer.rawValue, text: answer.text))
             anythingElse(&turn)
         case .refused(let reason):
             turn.record(.assistantAnswer, ["mode": "refused", "reason": .string(reason)])

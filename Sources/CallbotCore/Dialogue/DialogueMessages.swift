@@ -18,7 +18,8 @@ package enum DialogueMessages {
         "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.failed", "handoff.alternatives",
         "handoff.offer", "handoff.offer_or_callback", "handoff.offer_callback", "speech.check", "speech.rephrase",
         "speech.unavailable",
-        "fallback.unknown", "survey.ask", "survey.invalid", "survey.thanks", "format.slot", "format.window",
+        "fallback.unknown", "assistant.extractive", "survey.ask", "survey.invalid", "survey.thanks", "format.slot",
+        "format.window",
         "format.today", "format.tomorrow", "format.day_range", "format.single_day", "format.time_range",
         "format.and", "format.hour", "format.hour_minute", "format.noon",
     ]
@@ -31,6 +32,6 @@ package enum DialogueMessages {
         "service", "address", "website", "opening_hours", "agent_hours", "motifs", "label", "digit", "option1",
         "option2", "date", "motif", "slot", "reference", "digits", "window", "phone_end", "phone", "first", "last",
         "day", "start", "end", "hour", "minute", "time", "text", "hours", "weekday", "holiday", "reason", "items",
-        "why",
+        "why", "title",
     ]
 }

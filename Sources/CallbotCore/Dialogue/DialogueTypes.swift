@@ -35,11 +35,44 @@ package enum TransferOutcome: String, Sendable {
 
 /// What the generative fallback made of a question.
 package enum AssistantReply: Sendable, Equatable {
-    case answer(text: String, sources: [String])
-    /// The guardrails refused to answer.
+    case answer(AssistantAnswer)
+    /// The guardrails refused to answer (`no_source`, `personal`, `instructions`, `check_failed`).
     case refused(reason: String)
     /// No assistant is configured or it did not respond.
     case unavailable
+}
+
+/// An answer of the fallback, with the fiches it comes from.
+package struct AssistantAnswer: Sendable, Equatable {
+    package enum Mode: String, Sendable {
+        /// The best passage, quoted.
+        case extractive
+        /// Written by a language model from the passages, and checked against them.
+        case generative
+    }
+
+    package var text: String
+    package var mode: Mode
+    package var sources: [KnowledgeSource]
+
+    package init(text: String, mode: Mode, sources: [KnowledgeSource]) {
+        self.text = text
+        self.mode = mode
+        self.sources = sources
+    }
+}
+
+/// A fiche an answer comes from, and how well it matched the question.
+package struct KnowledgeSource: Sendable, Equatable, Encodable {
+    package var file: String
+    package var title: String
+    package var score: Double
+
+    package init(file: String, title: String, score: Double) {
+        self.file = file
+        self.title = title
+        self.score = score
+    }
 }
 
 /// Something said to the caller: the message key and its rendered text.

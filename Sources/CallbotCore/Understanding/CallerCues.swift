@@ -149,9 +149,11 @@ package enum CallerCues {
     static let needRequests = phrases("il faut que je", "il me faut", "je dois prendre", "faut que je")
 
     /// Phrases written as normalised tokens, separated by spaces.
-    static func phrases(_ texts: String...) -> [[String]] { texts.map { $0.split(separator: " ").map(String.init) } }
+    package static func phrases(_ texts: String...) -> [[String]] {
+        texts.map { $0.split(separator: " ").map(String.init) }
+    }
 
-    static func occurs(_ phrases: [[String]], in tokens: [String]) -> Bool {
+    package static func occurs(_ phrases: [[String]], in tokens: [String]) -> Bool {
         phrases.contains { IntentClassifier.contains(tokens, $0) }
     }
 
