@@ -13,9 +13,12 @@ package struct LexicalIndex: Sendable {
         package var score: Double
         /// The share of the question's weight (idf) the passage covers, 0…1.
         package var coverage: Double
+        /// BM25 on the passage's own words only (its fiche's title and keywords left out): which
+        /// passage of a fiche answers.
+        package var ownScore: Double
     }
 
-    private let documents: [(fiche: Int, passage: Int, terms: [String: Int], length: Int)]
+    private let documents: [(fiche: Int, passage: Int, terms: [String: Int], length: Int, own: [String: Int])]
     private let idf: [String: Double]
     private let unknownIDF: Double
     private let averageLength: Double
@@ -23,12 +26,14 @@ package struct LexicalIndex: Sendable {
     static let b = 0.75
 
     package init(_ fiches: [KnowledgeFiche]) {
-        var documents: [(Int, Int, [String: Int], Int)] = []
+        var documents: [(Int, Int, [String: Int], Int, [String: Int])] = []
         for (f, fiche) in fiches.enumerated() {
             let subject = ([fiche.title] + fiche.keywords).joined(separator: " ")
             for (p, passage) in fiche.passages.enumerated() {
-                let stems = Self.stems(subject + " " + passage.section + " " + passage.text)
-                documents.append((f, p, Dictionary(stems.map { ($0, 1) }, uniquingKeysWith: +), stems.count))
+                let own = Self.stems(passage.section + " " + passage.text)
+                let stems = Self.stems(subject) + own
+                let terms = Dictionary(stems.map { ($0, 1) }, uniquingKeysWith: +)
+                documents.append((f, p, terms, stems.count, Dictionary(own.map { ($0, 1) }, uniquingKeysWith: +)))
             }
         }
         self.documents = documents
@@ -54,25 +59,51 @@ package struct LexicalIndex: Sendable {
         "renseignement", "question", "euh", "voila", "bon", "bah",
     ]
 
+    /// The words a passage answers a kind of question with: "combien ça coûte" by its prices,
+    /// "combien de temps" by its delays, "à quelle heure" by its hours.
+    static func expansion(_ tokens: [String]) -> [String] {
+        var words: [String] = []
+        for (index, token) in tokens.enumerated() {
+            let next =
+                index + 2 < tokens.count ? Array(tokens[(index + 1)...(index + 2)]) : Array(tokens.dropFirst(index + 1))
+            switch token {
+            case "combien" where next.contains("temps"): words += ["délai", "jours", "mois", "semaines"]
+            case "combien", "prix", "tarif", "tarifs", "cher", "payer", "payant", "gratuit":
+                words += ["coûte", "euros", "tarif", "gratuit"]
+            case "heure" where index > 0 && ["quelle", "a"].contains(tokens[index - 1]):
+                words += ["heures", "ouvert", "horaires"]
+            default: break
+            }
+        }
+        return words
+    }
+
     /// The best passages for `question`, best first.
     package func search(_ question: String, limit: Int = 3) -> [Hit] {
-        let query = Array(Set(Self.stems(question)))
+        let expanded = question + " " + Self.expansion(FrenchText.tokens(question)).joined(separator: " ")
+        let query = Array(Set(Self.stems(expanded)))
         guard !query.isEmpty else { return [] }
         let total = query.reduce(0) { $0 + (idf[$1] ?? unknownIDF) }
         var hits: [Hit] = []
         for document in documents {
             var score = 0.0
+            var own = 0.0
             var covered = 0.0
+            let norm = Self.k1 * (1 - Self.b + Self.b * Double(document.length) / averageLength)
             for term in query {
                 guard let count = document.terms[term], let weight = idf[term] else { continue }
                 let tf = Double(count)
-                let norm = Self.k1 * (1 - Self.b + Self.b * Double(document.length) / averageLength)
                 score += weight * tf * (Self.k1 + 1) / (tf + norm)
                 covered += weight
+                if let mine = document.own[term] {
+                    own += weight * Double(mine) * (Self.k1 + 1) / (Double(mine) + norm)
+                }
             }
             if score > 0 {
                 hits.append(
-                    Hit(fiche: document.fiche, passage: document.passage, score: score, coverage: covered / total))
+                    Hit(
+                        fiche: document.fiche, passage: document.passage, score: score, coverage: covered / total,
+                        ownScore: own))
             }
         }
         return Array(hits.sorted { $0.score > $1.score }.prefix(limit))

@@ -32,8 +32,8 @@ struct Chat: AsyncParsableCommand {
         }
         let start = try clock.now.map { _ in try clock.resolve(timeZone: loaded.config.service.timeZone) }
         let store = try database.open(loaded)
-        var session = try await chatSession(
-            deployment: loaded, store: store, caller: try normalizedCaller(caller), start: start)
+        var session = try await ChatLine(loaded).session(
+            store: store, caller: try normalizedCaller(caller), start: start)
         await CallRunner.run(
             &session, on: TerminalChannel(outcome: transferOutcome),
             desk: AgentDesk(capacity: loaded.config.agents.capacity))
@@ -50,23 +50,35 @@ struct Chat: AsyncParsableCommand {
     }
 }
 
-/// A call over text, as `chat` and `scenarios` place it: the real dialogue, scheduling and
-/// storage, with the same runner as a phone call.
-func chatSession(deployment: Deployment, store: SQLiteStore, caller: String?, start: LocalDateTime?) async throws
-    -> CallSession
-{
-    let now = makeClock(start: start, timeZone: deployment.config.service.timeZone)
-    let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
-    try await store.purgeTranscripts(olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: now())
-    let assistant = Assistant(deployment: deployment)
-    let scheduler = Scheduler(
-        config: deployment.config, store: store, pseudonymizer: pseudonymizer,
-        assistant: { question in assistant.reply(to: question) })
-    return CallSession(
-        deployment: deployment, understander: Understander(deployment: deployment), ports: scheduler, records: store,
-        callID: CallRunner.newCallID(), channel: "chat", callerNumber: caller,
-        callerHash: caller.map(pseudonymizer.pseudonym(for:)),
-        clock: now)
+/// What every text call of a run shares: the deployment, read once, with its understanding and
+/// its knowledge base indexed once.
+struct ChatLine {
+    let deployment: Deployment
+    let understander: Understander
+    let assistant: Assistant
+    let pseudonymizer: KeyedPseudonymizer
+
+    init(_ deployment: Deployment) throws {
+        self.deployment = deployment
+        understander = Understander(deployment: deployment)
+        assistant = Assistant(deployment: deployment)
+        pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
+    }
+
+    /// A call over text, as `chat` and `scenarios` place it: the real dialogue, scheduling and
+    /// storage, with the same runner as a phone call.
+    func session(store: SQLiteStore, caller: String?, start: LocalDateTime?) async throws -> CallSession {
+        let now = makeClock(start: start, timeZone: deployment.config.service.timeZone)
+        try await store.purgeTranscripts(olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: now())
+        let assistant = self.assistant
+        let scheduler = Scheduler(
+            config: deployment.config, store: store, pseudonymizer: pseudonymizer,
+            assistant: { question in assistant.reply(to: question) })
+        return CallSession(
+            deployment: deployment, understander: understander, ports: scheduler, records: store,
+            callID: CallRunner.newCallID(), channel: "chat", callerNumber: caller,
+            callerHash: caller.map(pseudonymizer.pseudonym(for:)), clock: now)
+    }
 }
 
 /// The terminal as a call's channel: the bot's turns printed as `bot: …`, its notable events as

@@ -26,6 +26,7 @@ struct Scenarios: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try deployment.load()
+        let line = try ChatLine(loaded)
         var files: [String] = []
         for path in paths {
             var isFolder: ObjCBool = false
@@ -51,7 +52,7 @@ struct Scenarios: AsyncParsableCommand {
                 throw Failure("\(error)")
             }
             for scenario in scenarios {
-                let failures = try await play(scenario, loaded)
+                let failures = try await play(scenario, loaded, on: line)
                 if failures.isEmpty {
                     passed += 1
                 } else {
@@ -66,7 +67,7 @@ struct Scenarios: AsyncParsableCommand {
     }
 
     /// Plays one scenario; returns what did not hold, each with its line.
-    func play(_ scenario: Scenario, _ loaded: Deployment) async throws -> [String] {
+    func play(_ scenario: Scenario, _ loaded: Deployment, on line: ChatLine) async throws -> [String] {
         let folder = NSTemporaryDirectory() + "callbot-scenario-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -75,7 +76,7 @@ struct Scenarios: AsyncParsableCommand {
         var failures: [String] = []
         var reference: String?
         for call in scenario.calls {
-            var session = try await chatSession(deployment: loaded, store: store, caller: call.caller, start: call.now)
+            var session = try await line.session(store: store, caller: call.caller, start: call.now)
             let script = ScriptChannel(
                 steps: call.steps, transfer: call.transfer, reference: reference, verbose: verbose)
             await CallRunner.run(&session, on: script, desk: desk)

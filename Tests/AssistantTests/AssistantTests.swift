@@ -42,6 +42,7 @@ import Testing
     static let assistant: Assistant = {
         var deployment = try! Deployment.load(from: root + "/config")
         deployment.knowledge = fiches
+        deployment.config.assistant.minScore = 1  // two short fiches score low
         return Assistant(deployment: deployment)
     }()
 

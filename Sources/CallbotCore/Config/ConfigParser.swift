@@ -28,8 +28,24 @@ package enum ConfigParser {
         }
         if let node = top.optional("local_line") { config.localLine = try localLineSettings(node) }
         if let node = top.optional("speech") { config.speech = try speechSettings(node) }
+        if let node = top.optional("assistant") { config.assistant = try assistantSettings(node) }
         try top.finish()
         return config
+    }
+
+    static func assistantSettings(_ node: YAMLNode) throws(ConfigError) -> AssistantSettings {
+        var f = try node.fields()
+        var settings = AssistantSettings()
+        if let n = f.optional("min_score") {
+            settings.minScore = try n.double()
+            guard settings.minScore > 0 else { throw n.error("min_score must be greater than 0") }
+        }
+        if let n = f.optional("min_margin") {
+            settings.minMargin = try n.double()
+            guard settings.minMargin >= 1 else { throw n.error("min_margin is a ratio of scores: 1 or more") }
+        }
+        try f.finish()
+        return settings
     }
 
     static func localLineSettings(_ node: YAMLNode) throws(ConfigError) -> LocalLineSettings {

@@ -151,6 +151,17 @@ package struct SpeechSettings: Sendable {
     package init() {}
 }
 
+/// The fallback for questions no intent fits: how sure retrieval must be before a fiche is quoted.
+package struct AssistantSettings: Sendable {
+    /// The best passage's BM25 score below which nothing is answered.
+    package var minScore: Double = 7
+    /// How far the best fiche must lead the next one (ratio of scores): a question two fiches
+    /// answer as well is not answered by either.
+    package var minMargin: Double = 1.5
+
+    package init() {}
+}
+
 /// Which line `callbotd` serves.
 package enum LineKind: String, Sendable {
     /// Calls from SIP (the `sip` section).
@@ -228,6 +239,7 @@ package struct ServiceConfig: Sendable {
     package var lineKind: LineKind = .sip
     package var localLine = LocalLineSettings()
     package var speech = SpeechSettings()
+    package var assistant = AssistantSettings()
     /// The agents' calendar: agents' hours with the service's holidays and closures.
     package var agentCalendar: OpeningCalendar {
         OpeningCalendar(
