@@ -87,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "callbot-bench",
-            dependencies: ["CallbotCore"],
+            dependencies: ["CallbotCore", "Assistant"],
             path: "Benchmarks/callbot-bench",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 // Intent recognition throughput on one thread: `scripts/bench.sh` (release build, pinned to core 0).
+import Assistant
 import CallbotCore
 import Foundation
 
@@ -29,8 +30,8 @@ if let data = FileManager.default.contents(atPath: "Tests/Fixtures/intents_holdo
 if sentences.isEmpty { sentences = deployment.intents.intents.flatMap(\.examples) }
 let today = LocalDate(year: 2026, month: 11, day: 23)!
 
-/// Runs `body` over the sentences for about `seconds`; returns sentences per second.
-@MainActor func measure(_ name: String, _ body: (String) -> Int) -> Double {
+/// Runs `body` over `sentences` for about `seconds`; returns sentences per second.
+@MainActor func measure(_ name: String, over sentences: [String] = sentences, _ body: (String) -> Int) -> Double {
     var count = 0
     var sink = 0
     let clock = ContinuousClock()
@@ -53,3 +54,21 @@ let today = LocalDate(year: 2026, month: 11, day: 23)!
 print("callbot-bench: \(sentences.count) sentences, \(deployment.intents.intents.count) intents, one thread")
 _ = measure("intent recognition (normalise + rank)") { understander.rank($0).count }
 _ = measure("full understanding (intent, slots, redaction)") { understander.understand($0, today: today).tokens.count }
+
+// The fallback: the knowledge questions answered (retrieval, guardrails, the excerpt).
+var questions: [String] = []
+if let data = FileManager.default.contents(atPath: "Tests/Fixtures/knowledge_questions.jsonl") {
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+            let text = object["text"]
+        {
+            questions.append(Redactor.redact(text))
+        }
+    }
+}
+if !questions.isEmpty {
+    let assistant = Assistant(deployment: deployment)
+    _ = measure("fallback answer (\(deployment.knowledge.count) fiches, extractive)", over: questions) {
+        assistant.answer($0).sources.count
+    }
+}
