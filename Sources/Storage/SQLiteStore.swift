@@ -360,7 +360,14 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                 sql:
                     "UPDATE call_events SET fields = json_remove(fields, '$.text') WHERE type = 'utterance' AND at_epoch < ? AND json_extract(fields, '$.text') IS NOT NULL",
                 arguments: [cutoff])
-            return db.changesCount
+            var changes = db.changesCount
+            // The fallback's questions are the caller's words too.
+            try db.execute(
+                sql:
+                    "UPDATE call_events SET fields = json_remove(fields, '$.question') WHERE type = 'assistant.answer' AND at_epoch < ? AND json_extract(fields, '$.question') IS NOT NULL",
+                arguments: [cutoff])
+            changes += db.changesCount
+            return changes
         }
     }
 }

@@ -147,6 +147,22 @@ import Testing
         #expect(run.events("handoff").first?["reason"] as? String == "caller_accepted")
     }
 
+    @Test func theFallbacksAnswersAreKeptForReview() throws {
+        let db = ScratchDatabase()
+        for _ in 0..<2 {
+            let run = try db.chat(
+                ["la salle des fêtes ça coûte combien pour un week-end", "non merci"], now: mondayMorning)
+            let answer = try #require(run.events("assistant.answer").first)
+            #expect(answer["mode"] as? String == "extractive")
+            #expect(run.bot.contains { $0.hasPrefix("D'après la fiche « Location de la salle des fêtes »") })
+        }
+        _ = try db.chat(["je voudrais savoir l'âge du capitaine de la piscine", "non merci"], now: mondayMorning)
+        let review = try #require(try db.ctl(["assistant", "review", "--json"]).json as? [[String: Any]])
+        #expect(review.first?["count"] as? Int == 2)
+        #expect((review.first?["sources"] as? [String]) == ["salle-des-fetes.md"])
+        #expect(review.contains { ($0["modes"] as? [String: Int])?["refused"] == 1 }, "\(review)")
+    }
+
     @Test func aSilentLineGetsTheMenuThenAGoodbyeAndNoAgent() throws {
         let db = ScratchDatabase()
         let run = try db.chat(["silence", "silence", "silence"], now: mondayMorning)

@@ -57,6 +57,8 @@ package struct DialogueEngine: Sendable {
     private var handoffWanted = false
     private var callerSpoke = false
     private var surveyed = false
+    /// The last question given to the fallback, redacted: kept with its answer for review.
+    private var askedAssistant = ""
 
     /// A dialogue for call `callID`; `callerNumber` (E.164) is the caller ID when there is one.
     package init(deployment: Deployment, understander: Understander, callID: String, callerNumber: String?) {
@@ -342,7 +344,8 @@ package struct DialogueEngine: Sendable {
         if request.isNone {
             if let u = request.understanding { requests.append(u.redacted) }
             stage = .waitingForAssistant
-            turn.request(.ask(request.understanding?.redacted ?? ""))
+            askedAssistant = request.understanding?.redacted ?? ""
+            turn.request(.ask(askedAssistant))
             return
         }
         guard let intent = deployment.intents.intent(named: request.name) else { return notUnderstood(&turn) }
@@ -542,23 +545,26 @@ package struct DialogueEngine: Sendable {
 
     private mutating func onAssistant(_ reply: AssistantReply, _ turn: inout DialogueTurn) {
         guard case .waitingForAssistant = stage else { return }
+        // What agents review: the question (redacted), what was said, from which fiches.
+        let question: JSONValue = .string(askedAssistant)
         switch reply {
         case .answer(let answer):
             served = true
             turn.record(
                 .assistantAnswer,
                 [
-                    "mode": .string(answer.mode.rawValue),
+                    "mode": .string(answer.mode.rawValue), "question": question, "answer": .string(answer.text),
                     "sources": .array(answer.sources.map { JSONValue.string($0.file) }),
+                    "scores": .array(answer.sources.map { JSONValue.double($0.score) }),
                 ])
             turn.say(Prompt(key: MessageKey.assistantAnswer.rawValue, text: answer.text))
             anythingElse(&turn)
         case .refused(let reason):
-            turn.record(.assistantAnswer, ["mode": "refused", "reason": .string(reason)])
+            turn.record(.assistantAnswer, ["mode": "refused", "reason": .string(reason), "question": question])
             turn.say(.fallbackUnknown)
             offerHandoffOrAnythingElse(&turn)
         case .unavailable:
-            turn.record(.assistantAnswer, ["mode": "unavailable"])
+            turn.record(.assistantAnswer, ["mode": "unavailable", "question": question])
             turn.say(.fallbackUnknown)
             offerHandoffOrAnythingElse(&turn)
         }
