@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -44,6 +45,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Assistant", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
+        // The assistant's models behind OpenAI-compatible endpoints (embeddings, chat completions).
+        .target(
+            name: "ModelEndpoints",
+            dependencies: [
+                "Assistant", "CallbotCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CallRuntime",
             dependencies: ["CallbotCore", .product(name: "Logging", package: "swift-log")],
@@ -69,7 +78,8 @@ let package = Package(
         .executableTarget(
             name: "callbotd",
             dependencies: [
-                "CallbotCore", "CallRuntime", "Assistant", "Scheduling", "Storage", "Telephony", "Speech", "Audio",
+                "CallbotCore", "CallRuntime", "Assistant", "ModelEndpoints", "Scheduling", "Storage", "Telephony",
+                "Speech", "Audio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "callbotctl",
             dependencies: [
-                "CallbotCore", "CallRuntime", "Assistant", "Scheduling", "Storage",
+                "CallbotCore", "CallRuntime", "Assistant", "ModelEndpoints", "Scheduling", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -93,6 +103,9 @@ let package = Package(
         ),
         .testTarget(name: "CallbotCoreTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelEndpointsTests", dependencies: ["ModelEndpoints", "Assistant", "CallbotCore"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CallRuntimeTests", dependencies: ["CallRuntime", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(

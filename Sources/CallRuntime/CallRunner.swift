@@ -63,7 +63,7 @@ package enum CallRunner {
             }
             // The last outputs (a goodbye, the hang-up) are carried out before the call ends.
             guard !session.isFinished else { return }
-            outputs = await session.handle(next ?? .hangUp)
+            outputs = await session.handle(next ?? .hangUp) { prompt in _ = await channel.say(prompt) }
         }
     }
 }

@@ -73,7 +73,7 @@ struct ChatLine {
         let assistant = self.assistant
         let scheduler = Scheduler(
             config: deployment.config, store: store, pseudonymizer: pseudonymizer,
-            assistant: { question in assistant.reply(to: question) })
+            assistant: { question in await assistant.reply(to: question) })
         return CallSession(
             deployment: deployment, understander: understander, ports: scheduler, records: store,
             callID: CallRunner.newCallID(), channel: "chat", callerNumber: caller,

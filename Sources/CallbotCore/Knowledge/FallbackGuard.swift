@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the fallback must not answer, and the check of an answer against its passages. Pure.
 package enum FallbackGuard {
     /// Why `question` (normalised tokens) is not for the fallback: `personal` (a case only an
@@ -27,21 +29,65 @@ package enum FallbackGuard {
         "code secret", "mot de passe")
 
     /// Whether `answer` says only what `passages` say: every number (amounts, hours, dates,
-    /// durations) is in them; it is short enough for the phone and in French.
+    /// durations), day and month, name (capitalised words, acronyms) and place or document of
+    /// the service is in them; no web or mail address is read out; it is short enough for the
+    /// phone and in French.
     package static func check(answer: String, passages: [String]) -> AnswerCheck {
         let source = FrenchText.tokens(passages.joined(separator: " "))
         let said = FrenchText.tokens(answer)
-        let numbers = Set(source.filter { $0.first?.isNumber == true })
-        let unsupported = said.filter { $0.first?.isNumber == true && !numbers.contains($0) }
+        let sourceWords = Set(source)
+        let sourceStems = Set(source.map(FrenchStemmer.stem))
+        let unsupported = said.filter { $0.first?.isNumber == true && !sourceWords.contains($0) }
+        var names: [String] = []
+        for name in namedTerms(answer) where !sourceStems.contains(FrenchStemmer.stem(name)) && !names.contains(name) {
+            names.append(name)
+        }
         let words = answer.split(whereSeparator: \.isWhitespace).count
         let french = Self.looksFrench(said)
+        let address = answer.contains("http") || answer.contains("www.") || answer.contains("@")
         return AnswerCheck(
-            passed: unsupported.isEmpty && words <= maxWords && words > 0 && french, unsupported: unsupported,
-            words: words, french: french)
+            passed: unsupported.isEmpty && names.isEmpty && !address && words <= maxWords && words > 0 && french,
+            unsupported: unsupported, unsupportedNames: names, readsAddress: address, words: words, french: french)
     }
 
+    /// What an answer names that must come from its sources (normalised tokens): capitalised
+    /// words inside a sentence and acronyms, days, months, and the places and documents of a
+    /// public service.
+    static func namedTerms(_ answer: String) -> [String] {
+        var terms: [String] = []
+        var sentenceStart = true
+        for raw in answer.split(whereSeparator: { $0.isWhitespace }) {
+            let word = raw.trimmingCharacters(in: .punctuationCharacters)
+            defer { sentenceStart = raw.last.map { ".!?:".contains($0) } ?? false }
+            guard let first = word.first else { continue }
+            let tokens = FrenchText.tokens(word)
+            let acronym = word.count > 1 && word.allSatisfy { $0.isUppercase || $0.isNumber }
+            if (first.isUppercase && !sentenceStart) || acronym {
+                terms += tokens.filter { !FallbackGuard.frenchWords.contains($0) }
+            } else {
+                terms += tokens.filter { calendarWords.contains($0) || servicePlaces.contains(FrenchStemmer.stem($0)) }
+            }
+        }
+        return terms
+    }
+
+    static let calendarWords: Set<String> = [
+        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "fevrier", "mars", "avril",
+        "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre", "decembre",
+    ]
+
+    /// Stems of the places and documents an invented answer likes to send callers to.
+    static let servicePlaces: Set<String> = Set(
+        [
+            "prefecture", "sous-prefecture", "tribunal", "commissariat", "gendarmerie", "poste", "caf", "cpam",
+            "impots", "consulat", "ambassade", "notaire", "huissier", "avocat", "mediatheque", "bibliotheque",
+            "piscine", "gymnase", "stade", "ecole", "college", "lycee", "hopital", "guichet", "annexe", "formulaire",
+            "cerfa", "passeport", "permis", "livret", "acte", "attestation", "certificat", "justificatif", "timbre",
+            "site", "internet", "application", "telephone", "courriel",
+        ].map(FrenchStemmer.stem))
+
     /// Longer than this, an answer is no phone answer.
-    static let maxWords = 80
+    package static let maxWords = 80
 
     /// French by its function words: at least one in ten words.
     static func looksFrench(_ tokens: [String]) -> Bool {
@@ -61,6 +107,10 @@ package struct AnswerCheck: Sendable, Equatable, Encodable {
     package var passed: Bool
     /// Numbers the answer says that no passage says.
     package var unsupported: [String]
+    /// Names, days, months, places or documents the answer says that no passage says.
+    package var unsupportedNames: [String] = []
+    /// The answer reads out a web or mail address.
+    package var readsAddress = false
     package var words: Int
     package var french: Bool
 }

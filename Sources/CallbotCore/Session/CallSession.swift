@@ -17,6 +17,7 @@ package struct CallSession: Sendable {
     private let records: any CallRecordStore
     private let clock: @Sendable () -> LocalDateTime
     private let callerNumber: String?
+    private let assistantTiming: (holding: Duration, deadline: Duration)
     package private(set) var record: CallRecord
 
     package init(
@@ -30,6 +31,10 @@ package struct CallSession: Sendable {
         self.records = records
         self.clock = clock
         self.callerNumber = callerNumber
+        let assistant = deployment.config.assistant
+        assistantTiming = (
+            .milliseconds(assistant.holdingAfterMilliseconds), .milliseconds(assistant.deadlineMilliseconds)
+        )
         record = CallRecord(id: callID, channel: channel, startedAt: clock(), callerHash: callerHash)
     }
 
@@ -37,22 +42,65 @@ package struct CallSession: Sendable {
     package var isFinished: Bool { engine.isFinished }
 
     /// Feeds one event and carries out every request it leads to; returns what the channel must do.
-    package mutating func handle(_ event: DialogueEvent) async -> [Output] {
+    /// `sayMeanwhile` speaks at once what cannot wait for the outputs: the holding phrase of a
+    /// slow answer.
+    package mutating func handle(
+        _ event: DialogueEvent, sayMeanwhile: @escaping @Sendable (Prompt) async -> Void = { _ in }
+    ) async -> [Output] {
         var pending: [DialogueEvent] = [event]
         var outputs: [Output] = []
         while !pending.isEmpty {
             let next = pending.removeFirst()
             let now = clock()
             for action in engine.handle(next, now: now) {
-                if let result = await perform(action, now: now, outputs: &outputs) { pending.append(result) }
+                if let result = await perform(action, now: now, outputs: &outputs, sayMeanwhile: sayMeanwhile) {
+                    pending.append(result)
+                }
             }
         }
         return outputs
     }
 
-    private mutating func perform(_ action: DialogueAction, now: LocalDateTime, outputs: inout [Output]) async
-        -> DialogueEvent?
-    {
+    /// The assistant's reply to `question`, raced against the clock: past the holding delay the
+    /// caller hears the holding phrase, past the deadline the reply is `late`.
+    private mutating func ask(
+        _ question: String, now: LocalDateTime, sayMeanwhile: @escaping @Sendable (Prompt) async -> Void
+    ) async -> DialogueEvent {
+        let started = ContinuousClock.now
+        let (holding, deadline) = assistantTiming
+        let holdingPrompt = engine.holdingPrompt
+        let (reply, held) = await withTaskGroup(of: (AssistantReply?, Bool).self) { [ports] group in
+            group.addTask { (await ports.ask(question), false) }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return (Task.isCancelled ? nil : .late, false)
+            }
+            group.addTask {
+                try? await Task.sleep(for: holding)
+                guard !Task.isCancelled else { return (nil, false) }
+                await sayMeanwhile(holdingPrompt)
+                return (nil, true)
+            }
+            var held = false
+            while let (reply, said) = await group.next() {
+                held = held || said
+                if let reply {
+                    group.cancelAll()
+                    return (reply, held)
+                }
+            }
+            return (AssistantReply.late, held)
+        }
+        if held {
+            record.append(CallEvent(kind: .say, at: now, fields: ["key": .string(holdingPrompt.key)]))
+        }
+        return .assistantReplied(reply, milliseconds: (ContinuousClock.now - started).milliseconds)
+    }
+
+    private mutating func perform(
+        _ action: DialogueAction, now: LocalDateTime, outputs: inout [Output],
+        sayMeanwhile: @escaping @Sendable (Prompt) async -> Void
+    ) async -> DialogueEvent? {
         switch action {
         case .say(let prompt):
             record.append(CallEvent(kind: .say, at: now, fields: ["key": .string(prompt.key)]))
@@ -104,7 +152,7 @@ package struct CallSession: Sendable {
                 }
             }
         case .ask(let question):
-            return .assistantReplied(await ports.ask(question))
+            return await ask(question, now: now, sayMeanwhile: sayMeanwhile)
         }
         return nil
     }
