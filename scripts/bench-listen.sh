@@ -9,6 +9,9 @@
 # ROUNDS=2 plays the utterance list that many times; SPEECH_THREADS=2 is the engine's threads.
 # CALLERS=4 places that many calls at once, all speaking at the same moment (the engine takes
 # one utterance at a time: this shows the queue); barge-in is then not measured.
+# QUESTION=1 plays instead a question no intent fits, answered from the knowledge base by the
+# fallback (hybrid retrieval with the bundled embedding engine, the extractive answer): its turn
+# is question → first audio of the answer, the fallback included.
 # The daemon's log (engine lines included) is left in var/bench-listen-callbotd.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,8 @@ callers=${CALLERS:-1}
 threads=${SPEECH_THREADS:-2}
 sip_port=${SIP_PORT:-35170}
 speech_port=${SPEECH_PORT:-38765}
+embedding_port=${EMBEDDING_PORT:-38766}
+question=${QUESTION:-0}
 for tool in sipp sox python3; do command -v $tool >/dev/null || { echo "bench-listen: $tool is needed (scripts/setup.sh)"; exit 1; }; done
 [ -x .venv/bin/python3 ] && [ -f var/models/whisper-base/model.bin ] || { echo "bench-listen: run scripts/setup.sh first (speech engine)"; exit 1; }
 
@@ -26,7 +31,11 @@ trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; sleep 1; cp "$wor
 mkdir -p "$work/config" "$work/prompts" "$work/speech"
 cp config/intents.yaml "$work/config/"
 cp prompts/messages.fr.yaml "$work/prompts/"
+# The demo's fiches, and one that answers the recorded question of QUESTION=1.
+cp -r config/knowledge "$work/config/"
+cp Tests/Fixtures/knowledge/attente-standard.md "$work/config/knowledge/"
 sed -e 's/answer_delay_ms: .*/answer_delay_ms: 0/' -e "s/^  port: 8765/  port: $speech_port/" \
+  -e "s/^    port: 8766/    port: $embedding_port/" \
   -e "s|^  model_dir: .*|  model_dir: $PWD/var/models/whisper-base|" -e "s/^  threads: .*/  threads: $threads/" \
   config/callbot.yaml > "$work/config/callbot.yaml"
 
@@ -43,6 +52,9 @@ declare -A utterances=(
   [telephone]="digits/0 digits/6 digits/12 digits/30 digits/40 digits/50"
   [date]="digits/day-2 digits/2 digits/mon-11"
 )
+if [ "$question" = 1 ]; then
+  utterances=([attente]="queue-holdtime")   # "le temps d'attente est évalué à…"
+fi
 for name in "${!utterances[@]}"; do
   files=(); for part in ${utterances[$name]}; do files+=("$sounds/$part.wav"); done
   sox "${files[@]}" -t ul -r 8000 -c 1 "$work/speech/$name.ul"
@@ -52,7 +64,8 @@ CALLBOT_PSEUDONYM_KEY=bench .build/release/callbotd --config "$work/config" --si
   --rtp-ports 30000-30999 --db "$work/db.sqlite" --prompt-cache var/cache/prompts 2> "$work/callbotd.log" &
 echo $! > "$work/pid"
 for _ in $(seq 1 240); do
-  grep -q "speech engine ready" "$work/callbotd.log" && grep -q "SIP listening" "$work/callbotd.log" && break
+  grep -q "speech engine ready" "$work/callbotd.log" && grep -q "SIP listening" "$work/callbotd.log" \
+    && grep -q "knowledge base embedded" "$work/callbotd.log" && break
   sleep 0.5
 done
 grep -q "speech engine ready" "$work/callbotd.log" || { echo "bench-listen: callbotd or its speech engine did not start"; cat "$work/callbotd.log"; exit 1; }

@@ -184,6 +184,23 @@ import Testing
         #expect(only.mode == .extractive && writer.prompts.isEmpty, "an extractive-only fiche went to the model")
     }
 
+    @Test(arguments: [
+        ("je suis au 06 12 34 56 78", ["06", "78"]),
+        ("écrivez-moi à jean.dupont@gmail.com", ["jean", "dupont", "gmail"]),
+        ("je m'appelle Jean Dupont et j'habite 12 rue des Lilas", ["Jean", "Dupont", "Lilas"]),
+        ("mon IBAN FR76 3000 6000 0112 3456 7890 189", ["FR76", "3000", "189"]),
+        ("ma carte 4970 1012 3456 7890", ["4970", "7890"]),
+        ("mon numéro de sécu 1 85 05 78 006 084 36", ["85 05", "084"]),
+    ])
+    func nothingPersonalReachesTheModel(_ said: String, _ secrets: [String]) async {
+        let writer = CannedModel(["La salle coûte 250 euros le week-end."])
+        // As the dialogue does: the caller's words redacted before the fallback sees them.
+        _ = await Self.writing(writer).answer(Redactor.redact(said + ", combien coûte la salle des fêtes"))
+        let prompt = writer.prompts.first ?? ""
+        #expect(prompt.contains("salle des fêtes"), "the question did not reach the model")
+        for secret in secrets { #expect(!prompt.contains(secret), "\(secret) in the prompt: \(prompt)") }
+    }
+
     @Test func aLongAnswerIsCutAtThreeSentencesAndMarkdownDropped() {
         let spoken = Assistant.spoken("**Oui.** Première.\n- Deuxième.\n- Troisième. Quatrième.")
         #expect(spoken == "Oui. Première. Deuxième.")
