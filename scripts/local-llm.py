@@ -43,13 +43,16 @@ def main():
     params.cpuparams_batch.n_threads = args.threads
     if args.api_key:
         params.api_keys = [args.api_key]
+    # A parent may hand down a mask that blocks SIGTERM (Swift's Foundation.Process does).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     server = xllamacpp.Server(params)
     print("local-llm: listening on", server.listening_address, flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Exit with the parent (a test, callbotctl): the server must not outlive it.
     parent = os.getppid()
     while os.getppid() == parent:
         time.sleep(0.5)
+    os._exit(0)
 
 
 if __name__ == "__main__":

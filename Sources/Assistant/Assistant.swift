@@ -123,7 +123,7 @@ package struct Assistant: Sendable {
             let written = await write(question, passages: used, title: fiche.title, writer: writer, prompt: prompt)
             switch written {
             case .success(let text):
-                let check = FallbackGuard.check(answer: text, passages: [fiche.title] + used)
+                let check = FallbackGuard.check(answer: text, passages: [fiche.title, service] + used)
                 if check.passed {
                     let said = messages.render("assistant.generative", ["title": fiche.title, "text": text])
                     return Outcome(
@@ -132,7 +132,7 @@ package struct Assistant: Sendable {
                 }
                 rejected = RejectedAnswer(text: text, check: check, error: nil)
             case .failure(let error):
-                rejected = RejectedAnswer(text: "", check: nil, error: error.description)
+                rejected = RejectedAnswer(text: error.written, check: nil, error: error.description)
             }
         }
         // Extractive: the passage's sentences that answer best, quoted.
@@ -206,6 +206,8 @@ package struct Assistant: Sendable {
 
     struct WriteFailure: Error, CustomStringConvertible {
         var description: String
+        /// What the model wrote before the failure.
+        var written = ""
     }
 
     /// The model's answer from `passages`, cut at three sentences, cleaned of what the phone cannot say.
@@ -229,9 +231,19 @@ package struct Assistant: Sendable {
             return .failure(WriteFailure(description: "\(error)"))
         }
         let cleaned = Self.spoken(text)
-        guard !cleaned.isEmpty else { return .failure(WriteFailure(description: "empty answer")) }
+        guard !cleaned.isEmpty, cleaned.last.map({ ".!?".contains($0) }) == true else {
+            return .failure(WriteFailure(description: "no complete sentence", written: text))
+        }
+        // The model found nothing in the passages: the retrieval's fiche is quoted instead.
+        if CallerCues.occurs(Self.notKnowing, in: FrenchText.tokens(cleaned)) {
+            return .failure(WriteFailure(description: "the model did not know", written: text))
+        }
         return .success(cleaned)
     }
+
+    static let notKnowing = CallerCues.phrases(
+        "je ne sais pas", "je ne peux pas repondre", "aucune information", "ne precisent pas",
+        "ne mentionnent pas", "ne disent pas")
 
     /// `text` as the phone can say it: Markdown marks dropped, lines joined, at most three
     /// complete sentences.
@@ -268,12 +280,15 @@ package struct Assistant: Sendable {
         return chosen.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: " ")
     }
 
+    /// The sentences of `text`: cut after ".", "!" or "?" followed by a space or the end (not in
+    /// "service-public.fr" or "1.5").
     static func sentences(_ text: String) -> [String] {
         var sentences: [String] = []
         var current = ""
-        for character in text {
+        let characters = Array(text)
+        for (index, character) in characters.enumerated() {
             current.append(character)
-            if ".!?".contains(character) {
+            if ".!?".contains(character), index + 1 == characters.count || characters[index + 1].isWhitespace {
                 sentences.append(current.trimmingCharacters(in: .whitespaces))
                 current = ""
             }

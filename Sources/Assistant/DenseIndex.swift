@@ -2,7 +2,7 @@ package import CallbotCore
 
 /// The passages of the knowledge base as vectors of an embedding model, searched by cosine.
 /// The vectors are computed once, when the model first answers; until then, and whenever the
-/// model fails, searches return nil and the lexical index answers alone.
+/// model fails, searches return nil at once and the lexical index answers alone.
 package actor DenseIndex {
     /// A passage and its cosine similarity to the question.
     package struct Hit: Sendable {
@@ -15,8 +15,9 @@ package actor DenseIndex {
     private let texts: [String]
     private let owners: [(fiche: Int, passage: Int)]
     private var vectors: [[Float]]?
-    /// When the vectors were last tried and failed: a question does not wait on a model that is
-    /// down more than once a minute.
+    /// The embedding of the passages under way, shared by whoever waits for it.
+    private var preparing: Task<[[Float]], any Error>?
+    /// When the vectors were last tried and failed: they are tried again a minute later.
     private var failedAt: ContinuousClock.Instant?
 
     package init(_ fiches: [KnowledgeFiche], embedder: any TextEmbedder) {
@@ -37,30 +38,46 @@ package actor DenseIndex {
     /// Whether the passages' vectors are there.
     package var isReady: Bool { vectors != nil }
 
-    /// Computes the passages' vectors (in batches, as the engine likes them); throws when the
-    /// model cannot.
+    /// Computes the passages' vectors (in batches, as the engine likes them), or waits for the
+    /// computation under way; throws when the model cannot.
     package func prepare() async throws {
         guard vectors == nil else { return }
-        var computed: [[Float]] = []
+        let task = preparing ?? start()
+        defer { preparing = nil }
         do {
+            vectors = try await task.value
+            failedAt = nil
+        } catch {
+            failedAt = .now
+            throw error
+        }
+    }
+
+    private func start() -> Task<[[Float]], any Error> {
+        let task = Task { [embedder, texts] in
+            var computed: [[Float]] = []
             for start in stride(from: 0, to: texts.count, by: 8) {
                 let batch = Array(texts[start..<min(start + 8, texts.count)])
                 let vectors = try await embedder.embed(batch, as: .passage)
                 guard vectors.count == batch.count else { throw DenseIndexError.wrongCount }
                 computed += vectors.map(Self.normalised)
             }
-        } catch {
-            failedAt = .now
-            throw error
+            return computed
         }
-        vectors = computed
-        failedAt = nil
+        preparing = task
+        return task
     }
 
-    /// The passages nearest `question`, best first; nil when the model is not ready or fails.
+    /// The passages nearest `question`, best first; nil when the vectors are not there yet (their
+    /// computation is then started, and the question is answered lexically) or the model fails.
     package func search(_ question: String, limit: Int = 10) async -> [Hit]? {
-        if vectors == nil, failedAt.map({ ContinuousClock.now - $0 > .seconds(60) }) ?? true { try? await prepare() }
-        guard let vectors, let raw = try? await embedder.embed([question], as: .query).first else { return nil }
+        guard let vectors else {
+            if preparing == nil, failedAt.map({ ContinuousClock.now - $0 > .seconds(60) }) ?? true {
+                Task { try? await self.prepare() }
+            }
+            return nil
+        }
+        guard let raw = try? await embedder.embed([question], as: .query).first else { return nil }
         let query = Self.normalised(raw)
         guard vectors.first?.count == query.count else { return nil }
         var hits: [Hit] = []
@@ -72,7 +89,7 @@ package actor DenseIndex {
         return Array(hits.sorted { $0.similarity > $1.similarity }.prefix(limit))
     }
 
-    static func normalised(_ vector: [Float]) -> [Float] {
+    nonisolated static func normalised(_ vector: [Float]) -> [Float] {
         let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return norm > 0 ? vector.map { $0 / norm } : vector
     }

@@ -10,22 +10,24 @@ package struct AssistantModels: Sendable {
     private let client: HTTPClient
 
     package init(_ settings: AssistantSettings, environment: [String: String]) throws(OpenAIEndpoint.Failure) {
+        // Keys first: a missing key is a configuration error, with no client left to shut down.
+        let embedding = try settings.embeddings.resolvedEndpoint.map { endpoint throws(OpenAIEndpoint.Failure) in
+            (endpoint, try OpenAIEndpoint.apiKey(endpoint, environment: environment))
+        }
+        let generation = try settings.generation.map { generation throws(OpenAIEndpoint.Failure) in
+            (generation, try OpenAIEndpoint.apiKey(generation.endpoint, environment: environment))
+        }
+        // One client for both; its connect deadline is generation's (1 s without generation).
         let connect = settings.generation?.connectTimeoutMilliseconds ?? 1000
         client = OpenAIEndpoint.makeClient(connectTimeout: .milliseconds(connect))
-        if let endpoint = settings.embeddings.resolvedEndpoint {
-            embedder = OpenAIEndpoint(
-                endpoint, apiKey: try OpenAIEndpoint.apiKey(endpoint, environment: environment), client: client,
-                timeout: .milliseconds(settings.embeddings.timeoutMilliseconds))
-        } else {
-            embedder = nil
+        embedder = embedding.map { [client] endpoint, key in
+            OpenAIEndpoint(
+                endpoint, apiKey: key, client: client, timeout: .milliseconds(settings.embeddings.timeoutMilliseconds))
         }
-        if let generation = settings.generation {
-            writer = OpenAIEndpoint(
-                generation.endpoint,
-                apiKey: try OpenAIEndpoint.apiKey(generation.endpoint, environment: environment), client: client,
+        writer = generation.map { [client] generation, key in
+            OpenAIEndpoint(
+                generation.endpoint, apiKey: key, client: client,
                 timeout: .milliseconds(generation.timeoutMilliseconds))
-        } else {
-            writer = nil
         }
     }
 

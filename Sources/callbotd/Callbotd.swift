@@ -152,7 +152,6 @@ struct Callbotd: AsyncParsableCommand {
             logger.critical("invalid configuration: assistant: \(error)")
             throw ExitCode(2)
         }
-        defer { Task { await models.shutdown() } }
         let assistant = Assistant(deployment: deployment, embedder: models.embedder, writer: models.writer)
         let embedKnowledge: @Sendable () async -> Void = { [logger] in
             let started = ContinuousClock.now
@@ -207,6 +206,7 @@ struct Callbotd: AsyncParsableCommand {
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
+            await models.shutdown()
             logger.info("stopped")
             return
         }
@@ -224,6 +224,7 @@ struct Callbotd: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await models.shutdown()
         logger.info("stopped")
     }
 }

@@ -153,6 +153,10 @@ import Testing
         ("La salle se réserve le mardi à l'accueil de la mairie.", "names mardi"),
         ("Réservez la salle sur www.villebois.fr pour 250 euros.", "address"),
         ("The hall costs 250 euros per weekend for residents of the town.", "not French"),
+        ("La salle coûte 250 euros, à payer auprès de l'ANTS.", "names ants"),
+        ("La salle coûte 250 euros : tout est sur service-public.fr.", "address"),
+        ("La salle coûte 250 euros. Je ne sais pas si elle est libre.", "did not know"),
+        ("La salle coûte 250 euros le week-end et", "no complete sentence"),
     ])
     func aGeneratedAnswerTheFichesDoNotSupportIsNeverSaid(_ generated: String, _ reason: String) async {
         let outcome = await Self.writing(CannedModel([generated])).answer(Self.hallQuestion)
@@ -199,6 +203,18 @@ import Testing
         let prompt = writer.prompts.first ?? ""
         #expect(prompt.contains("salle des fêtes"), "the question did not reach the model")
         for secret in secrets { #expect(!prompt.contains(secret), "\(secret) in the prompt: \(prompt)") }
+    }
+
+    @Test func hoursWrittenAnotherWayAndQuotedNamesPassTheCheck() {
+        let passage = Self.fiches[1].passages[0].text  // "de 8 heures à 18 heures"
+        #expect(
+            FallbackGuard.check(answer: "Le cimetière ouvre de 8h00 à 18h00, tous les jours.", passages: [passage])
+                .passed)
+        #expect(
+            FallbackGuard.check(
+                answer: "« Le cimetière est ouvert. » Tous les jours de 8 heures à 18 heures.", passages: [passage]
+            )
+            .passed)
     }
 
     @Test func aLongAnswerIsCutAtThreeSentencesAndMarkdownDropped() {

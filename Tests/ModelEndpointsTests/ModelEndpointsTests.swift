@@ -155,7 +155,10 @@ import Testing
         }
         let rejected = try #require(outcome.rejected, "the invented answer was said: \(said.text)")
         #expect(said.mode == .extractive && said.generationRejected != nil)
-        #expect(rejected.text.isEmpty || !said.text.contains(rejected.text))
+        // The model did write something (no connection error), and it was refused: a failed
+        // check, or no complete sentence.
+        #expect(!rejected.text.isEmpty && (rejected.check?.passed == false || rejected.error != nil), "\(rejected)")
+        #expect(!said.text.contains(rejected.text))
 
         // With the shipped prompt: every generated answer said passed the check.
         let shipped = Assistant(deployment: Self.deployment, writer: Self.writer(temperature: 0.2))

@@ -63,6 +63,9 @@ package enum ConfigParser {
         if let generation = settings.generation, generation.timeoutMilliseconds >= settings.deadlineMilliseconds {
             throw node.error("generation.timeout_ms must be shorter than deadline_ms, or the caller waits in vain")
         }
+        if settings.holdingAfterMilliseconds >= settings.deadlineMilliseconds {
+            throw node.error("holding_after_ms must be shorter than deadline_ms, or the holding phrase is never heard")
+        }
         return settings
     }
 
@@ -91,6 +94,10 @@ package enum ConfigParser {
         }
         let endpoint = try modelEndpoint(&f, node, required: settings.engine == .openai, what: "engine openai")
         try f.finish()
+        if endpoint != nil && settings.engine != .openai {
+            throw node.error(
+                "base_url and model are for engine openai; engine \(settings.engine.rawValue) ignores them")
+        }
         settings.endpoint = endpoint
         return settings
     }
@@ -128,7 +135,9 @@ package enum ConfigParser {
             return nil
         }
         let url = try base.string()
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil,
+            !url.contains("/chat/completions"), !url.contains("/embeddings")
+        else {
             throw base.error("base_url must be an http(s) URL up to /v1, like \"https://albert.api.etalab.gouv.fr/v1\"")
         }
         guard let model else { throw node.error("\(what) needs model (the model's name at that endpoint)") }

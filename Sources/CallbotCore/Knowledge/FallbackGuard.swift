@@ -35,16 +35,20 @@ package enum FallbackGuard {
     package static func check(answer: String, passages: [String]) -> AnswerCheck {
         let source = FrenchText.tokens(passages.joined(separator: " "))
         let said = FrenchText.tokens(answer)
-        let sourceWords = Set(source)
         let sourceStems = Set(source.map(FrenchStemmer.stem))
-        let unsupported = said.filter { $0.first?.isNumber == true && !sourceWords.contains($0) }
+        // Numbers as runs of digits, so that "9h00" is the "9 heures" of a passage.
+        let sourceNumbers = Set(source.flatMap(digitRuns))
+        var unsupported: [String] = []
+        for number in said.flatMap(digitRuns) where number != "00" && !sourceNumbers.contains(number) {
+            if !unsupported.contains(number) { unsupported.append(number) }
+        }
         var names: [String] = []
         for name in namedTerms(answer) where !sourceStems.contains(FrenchStemmer.stem(name)) && !names.contains(name) {
             names.append(name)
         }
         let words = answer.split(whereSeparator: \.isWhitespace).count
         let french = Self.looksFrench(said)
-        let address = answer.contains("http") || answer.contains("www.") || answer.contains("@")
+        let address = answer.range(of: Self.addressPattern, options: [.regularExpression, .caseInsensitive]) != nil
         return AnswerCheck(
             passed: unsupported.isEmpty && names.isEmpty && !address && words <= maxWords && words > 0 && french,
             unsupported: unsupported, unsupportedNames: names, readsAddress: address, words: words, french: french)
@@ -57,8 +61,11 @@ package enum FallbackGuard {
         var terms: [String] = []
         var sentenceStart = true
         for raw in answer.split(whereSeparator: { $0.isWhitespace }) {
-            let word = raw.trimmingCharacters(in: .punctuationCharacters)
-            defer { sentenceStart = raw.last.map { ".!?:".contains($0) } ?? false }
+            // "l'ANTS", "d'Orléans": the name after the elision.
+            let unelided = raw.split(whereSeparator: { $0 == "'" || $0 == "’" }).last.map(String.init) ?? ""
+            let word = unelided.trimmingCharacters(in: .punctuationCharacters.union(.symbols))
+            let closing = raw.trimmingCharacters(in: CharacterSet(charactersIn: "»\"”)]’' "))
+            defer { sentenceStart = closing.last.map { ".!?:…".contains($0) } ?? false }
             guard let first = word.first else { continue }
             let tokens = FrenchText.tokens(word)
             let acronym = word.count > 1 && word.allSatisfy { $0.isUppercase || $0.isNumber }
@@ -70,6 +77,14 @@ package enum FallbackGuard {
         }
         return terms
     }
+
+    /// The runs of digits of a token ("9h30" → 9, 30).
+    static func digitRuns(_ token: String) -> [String] {
+        token.split(whereSeparator: { !$0.isNumber }).map(String.init)
+    }
+
+    /// A web or mail address, as a model would write one.
+    static let addressPattern = #"https?:|www\.|@|\b[a-z0-9-]+\.(fr|com|org|net|eu|gouv|info|bzh)\b"#
 
     static let calendarWords: Set<String> = [
         "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "fevrier", "mars", "avril",

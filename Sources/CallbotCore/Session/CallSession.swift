@@ -69,29 +69,28 @@ package struct CallSession: Sendable {
         let started = ContinuousClock.now
         let (holding, deadline) = assistantTiming
         let holdingPrompt = engine.holdingPrompt
-        let (reply, held) = await withTaskGroup(of: (AssistantReply?, Bool).self) { [ports] group in
-            group.addTask { (await ports.ask(question), false) }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return (Task.isCancelled ? nil : .late, false)
-            }
-            group.addTask {
-                try? await Task.sleep(for: holding)
-                guard !Task.isCancelled else { return (nil, false) }
-                await sayMeanwhile(holdingPrompt)
-                return (nil, true)
-            }
-            var held = false
-            while let (reply, said) = await group.next() {
-                held = held || said
-                if let reply {
-                    group.cancelAll()
-                    return (reply, held)
-                }
-            }
-            return (AssistantReply.late, held)
+        // Unstructured racers: an assistant that ignores cancellation cannot hold the call past
+        // the deadline; it is cancelled and its late reply dropped.
+        let holdingSaid = Flag()
+        var racers: [Task<Void, Never>] = []
+        let reply = await withCheckedContinuation { (continuation: CheckedContinuation<AssistantReply, Never>) in
+            let first = FirstOf(continuation)
+            racers = [
+                Task { [ports] in first.finish(await ports.ask(question)) },
+                Task {
+                    try? await Task.sleep(for: deadline)
+                    if !Task.isCancelled { first.finish(.late) }
+                },
+                Task {
+                    try? await Task.sleep(for: holding)
+                    guard !Task.isCancelled, !first.isFinished else { return }
+                    holdingSaid.raise()
+                    await sayMeanwhile(holdingPrompt)
+                },
+            ]
         }
-        if held {
+        for racer in racers { racer.cancel() }
+        if holdingSaid.isRaised {
             record.append(CallEvent(kind: .say, at: now, fields: ["key": .string(holdingPrompt.key)]))
         }
         return .assistantReplied(reply, milliseconds: (ContinuousClock.now - started).milliseconds)
