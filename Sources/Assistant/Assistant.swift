@@ -262,10 +262,12 @@ package struct Assistant: Sendable {
     // MARK: Extraction
 
     /// The sentences of `text` that answer `question` best, in their order, up to about forty
-    /// words: what a caller can take in. The first sentence when none matches better.
+    /// words: what a caller can take in. The first sentence when none matches better. The kind
+    /// of question counts: "combien ça coûte" wants the sentences with prices.
     static func excerpt(_ text: String, question: String, words limit: Int = 40) -> String {
         let sentences = Self.sentences(text)
-        let wanted = Set(LexicalIndex.stems(question))
+        let expansion = LexicalIndex.expansion(FrenchText.tokens(question)).joined(separator: " ")
+        let wanted = Set(LexicalIndex.stems(question + " " + expansion))
         let scored = sentences.enumerated().map { index, sentence in
             (index, sentence, Set(LexicalIndex.stems(sentence)).intersection(wanted).count)
         }
