@@ -35,10 +35,12 @@ let package = Package(
             dependencies: ["CallbotCore"],
             swiftSettings: swiftSettings
         ),
+        // The telephone-plan indicators: what each call counts for, and the report's figures.
+        .target(name: "Indicators", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
         .target(
             name: "Storage",
             dependencies: [
-                "CallbotCore",
+                "CallbotCore", "Indicators",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -90,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "callbotctl",
             dependencies: [
-                "CallbotCore", "CallRuntime", "Assistant", "ModelEndpoints", "Scheduling", "Storage",
+                "CallbotCore", "CallRuntime", "Assistant", "ModelEndpoints", "Indicators", "Scheduling", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -101,7 +103,16 @@ let package = Package(
             path: "Benchmarks/callbot-bench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "report-bench",
+            dependencies: ["CallbotCore", "Indicators", "Storage"],
+            path: "Benchmarks/report-bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CallbotCoreTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IndicatorsTests", dependencies: ["Indicators", "Storage", "CallbotCore"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "AssistantTests", dependencies: ["Assistant", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelEndpointsTests", dependencies: ["ModelEndpoints", "Assistant", "CallbotCore"],

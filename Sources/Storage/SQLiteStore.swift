@@ -1,6 +1,7 @@
 public import CallbotCore
 import Foundation
 internal import GRDB
+package import Indicators
 
 /// Appointments, callbacks and call records in one SQLite database (WAL), through GRDB.
 ///
@@ -85,7 +86,72 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                     );
                     """)
         }
+        migrator.registerMigration("v2-indicators") { db in
+            // One row a call with what it counts for (Indicators.CallFacts), and its intents: the
+            // report adds them up in SQL over the day index instead of reading every call.
+            try db.execute(
+                sql: """
+                    CREATE TABLE call_facts (
+                        call_id TEXT PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+                        day TEXT NOT NULL,
+                        answered INTEGER NOT NULL,
+                        handoff_requested INTEGER NOT NULL,
+                        handoff_answered INTEGER NOT NULL,
+                        handoff_abandoned INTEGER NOT NULL,
+                        handoff_refused INTEGER NOT NULL,
+                        wait_seconds REAL,
+                        self_service INTEGER NOT NULL,
+                        callback_offered INTEGER NOT NULL,
+                        callbacks_scheduled INTEGER NOT NULL,
+                        appointments_booked INTEGER NOT NULL,
+                        appointments_moved INTEGER NOT NULL,
+                        appointments_cancelled INTEGER NOT NULL,
+                        satisfaction INTEGER,
+                        assistant_answers INTEGER NOT NULL,
+                        assistant_refusals INTEGER NOT NULL,
+                        assistant_followed_by_handoff INTEGER NOT NULL
+                    );
+                    CREATE INDEX call_facts_by_day ON call_facts (day);
+                    CREATE TABLE call_intents (
+                        call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+                        day TEXT NOT NULL,
+                        intent TEXT NOT NULL,
+                        self_service INTEGER NOT NULL,
+                        PRIMARY KEY (call_id, intent)
+                    );
+                    CREATE INDEX call_intents_by_day ON call_intents (day, intent);
+                    ALTER TABLE callbacks ADD COLUMN made_at TEXT;
+                    """)
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM calls") {
+                try saveFacts(CallFacts(try record(row, db: db)), db)
+            }
+        }
         return migrator
+    }
+
+    /// Writes what `facts`' call counts for (replacing an earlier version of the call).
+    private static func saveFacts(_ facts: CallFacts, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO call_facts (call_id, day, answered, handoff_requested, handoff_answered,
+                    handoff_abandoned, handoff_refused, wait_seconds, self_service, callback_offered,
+                    callbacks_scheduled, appointments_booked, appointments_moved, appointments_cancelled, satisfaction,
+                    assistant_answers, assistant_refusals, assistant_followed_by_handoff)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                facts.callID, facts.day.iso, facts.answered, facts.handoffRequested, facts.handoffAnswered,
+                facts.handoffAbandoned, facts.handoffRefused, facts.waitSeconds, facts.selfService,
+                facts.callbackOffered, facts.callbacksScheduled, facts.appointmentsBooked, facts.appointmentsMoved,
+                facts.appointmentsCancelled, facts.satisfaction, facts.assistantAnswers, facts.assistantRefusals,
+                facts.assistantFollowedByHandoff,
+            ])
+        try db.execute(sql: "DELETE FROM call_intents WHERE call_id = ?", arguments: [facts.callID])
+        for intent in facts.intents {
+            try db.execute(
+                sql: "INSERT INTO call_intents (call_id, day, intent, self_service) VALUES (?, ?, ?, ?)",
+                arguments: [facts.callID, facts.day.iso, intent, facts.selfService])
+        }
     }
 
     // MARK: Appointments
@@ -283,28 +349,38 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
     // MARK: Call records
 
     package func save(_ record: CallRecord) async throws {
+        try await writer.write { db in try Self.insert(record, db) }
+    }
+
+    /// Saves many records in one transaction (imports, benchmarks).
+    package func save(all records: [CallRecord]) async throws {
+        try await writer.write { db in
+            for record in records { try Self.insert(record, db) }
+        }
+    }
+
+    private static func insert(_ record: CallRecord, _ db: Database) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let intents = String(decoding: try encoder.encode(record.intents), as: UTF8.self)
         let handoff = try record.handoff.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let events = try record.events.map { String(decoding: try encoder.encode($0.fields), as: UTF8.self) }
-        try await writer.write { db in
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO calls (id, channel, started_at, started_epoch, ended_at, caller_hash, outcome, intents, survey_score, handoff)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                record.id, record.channel, record.startedAt.iso, record.startedAt.epochSeconds, record.endedAt?.iso,
+                record.callerHash, record.outcome, intents, record.surveyScore, handoff,
+            ])
+        try db.execute(sql: "DELETE FROM call_events WHERE call_id = ?", arguments: [record.id])
+        for (seq, event) in record.events.enumerated() {
             try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO calls (id, channel, started_at, started_epoch, ended_at, caller_hash, outcome, intents, survey_score, handoff)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    record.id, record.channel, record.startedAt.iso, record.startedAt.epochSeconds, record.endedAt?.iso,
-                    record.callerHash, record.outcome, intents, record.surveyScore, handoff,
-                ])
-            try db.execute(sql: "DELETE FROM call_events WHERE call_id = ?", arguments: [record.id])
-            for (seq, event) in record.events.enumerated() {
-                try db.execute(
-                    sql: "INSERT INTO call_events (call_id, seq, type, at, at_epoch, fields) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [record.id, seq, event.type, event.at.iso, event.at.epochSeconds, events[seq]])
-            }
+                sql: "INSERT INTO call_events (call_id, seq, type, at, at_epoch, fields) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [record.id, seq, event.type, event.at.iso, event.at.epochSeconds, events[seq]])
         }
+        try saveFacts(CallFacts(record), db)
     }
 
     package func records(limit: Int) async throws -> [CallRecord] {
@@ -368,6 +444,109 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                 arguments: [cutoff])
             changes += db.changesCount
             return changes
+        }
+    }
+
+    // MARK: Indicators
+
+    /// The report's figures from `from` to `to` (local days, inclusive), by `period`: sums over
+    /// the day index of `call_facts`, the waits of answered hand-offs, callbacks done in their
+    /// window (counted on the window's day), and calls per intent.
+    package func indicators(from: LocalDate, to: LocalDate, by period: ReportPeriod) async throws -> IndicatorReport {
+        try await writer.read { db in
+            let key = Self.periodStart(period, of: "day")
+            var counts: [LocalDate: IndicatorCounts] = [:]
+            let range: StatementArguments = [from.iso, to.iso]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(key) AS start, COUNT(*) AS received, SUM(answered) AS answered,
+                        SUM(handoff_requested) AS requested, SUM(handoff_answered) AS agent,
+                        SUM(handoff_abandoned) AS abandoned, SUM(handoff_refused) AS refused,
+                        SUM(self_service) AS self_service, SUM(callback_offered) AS offered,
+                        SUM(callbacks_scheduled) AS scheduled, SUM(appointments_booked) AS booked,
+                        SUM(appointments_moved) AS moved, SUM(appointments_cancelled) AS cancelled,
+                        COUNT(satisfaction) AS responses, COALESCE(SUM(satisfaction), 0) AS score_sum,
+                        SUM(satisfaction >= 4) AS satisfied, SUM(assistant_answers) AS answers,
+                        SUM(assistant_refusals) AS refusals, SUM(assistant_followed_by_handoff) AS followed
+                    FROM call_facts WHERE day >= ? AND day <= ? GROUP BY start
+                    """, arguments: range)
+            {
+                guard let start = LocalDate(iso: row["start"] as String) else { continue }
+                var c = IndicatorCounts()
+                c.callsReceived = row["received"]
+                c.callsAnswered = row["answered"]
+                c.handoffsRequested = row["requested"]
+                c.handoffsAnswered = row["agent"]
+                c.handoffsAbandoned = row["abandoned"]
+                c.handoffsRefused = row["refused"]
+                c.selfServiceCalls = row["self_service"]
+                c.callbacksOffered = row["offered"]
+                c.callbacksScheduled = row["scheduled"]
+                c.appointmentsBooked = row["booked"]
+                c.appointmentsMoved = row["moved"]
+                c.appointmentsCancelled = row["cancelled"]
+                c.satisfactionResponses = row["responses"]
+                c.satisfactionSum = row["score_sum"]
+                c.satisfied = row["satisfied"] ?? 0
+                c.assistantAnswers = row["answers"]
+                c.assistantRefusals = row["refusals"]
+                c.assistantFollowedByHandoff = row["followed"]
+                counts[start] = c
+            }
+            for row in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT \(key) AS start, wait_seconds FROM call_facts WHERE day >= ? AND day <= ? AND wait_seconds IS NOT NULL",
+                arguments: range)
+            {
+                guard let start = LocalDate(iso: row["start"] as String) else { continue }
+                counts[start, default: IndicatorCounts()].waits.append(row["wait_seconds"])
+            }
+            let windowKey = Self.periodStart(period, of: "window_date")
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(windowKey) AS start, COUNT(*) AS made FROM callbacks
+                    WHERE window_date >= ? AND window_date <= ? AND status = 'done' AND made_at IS NOT NULL
+                        AND substr(made_at, 1, 16) >= window_date || 'T' || window_start
+                        AND substr(made_at, 1, 16) <= window_date || 'T' || window_end
+                    GROUP BY start
+                    """, arguments: range)
+            {
+                guard let start = LocalDate(iso: row["start"] as String) else { continue }
+                counts[start, default: IndicatorCounts()].callbacksMadeInWindow = row["made"]
+            }
+            var perIntent: [String: IndicatorReport.IntentFigures] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT intent, COUNT(*) AS calls, SUM(self_service) AS self_service FROM call_intents WHERE day >= ? AND day <= ? GROUP BY intent",
+                arguments: range)
+            {
+                perIntent[row["intent"]] = .init(calls: row["calls"], selfServiceCalls: row["self_service"])
+            }
+            return IndicatorReport(from: from, to: to, by: period, counts: counts, perIntent: perIntent)
+        }
+    }
+
+    /// SQL for the first day of the period holding the ISO day in `column`.
+    private static func periodStart(_ period: ReportPeriod, of column: String) -> String {
+        switch period {
+        case .day: column
+        // strftime('%w'): 0 is Sunday; weeks start on Monday.
+        case .week: "date(\(column), '-' || ((CAST(strftime('%w', \(column)) AS INTEGER) + 6) % 7) || ' days')"
+        case .month: "substr(\(column), 1, 7) || '-01'"
+        }
+    }
+
+    /// Marks a callback made (`done`) or given up (`failed`) at `at`.
+    package func markCallback(id: String, status: Callback.Status, at: LocalDateTime) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE callbacks SET status = ?, made_at = ?, attempts = attempts + 1 WHERE id = ?",
+                arguments: [status.rawValue, at.iso, id])
+            return db.changesCount > 0
         }
     }
 }

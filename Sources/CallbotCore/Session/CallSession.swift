@@ -18,6 +18,8 @@ package struct CallSession: Sendable {
     private let clock: @Sendable () -> LocalDateTime
     private let callerNumber: String?
     private let assistantTiming: (holding: Duration, deadline: Duration)
+    /// When the caller asked for the agent being reached: the wait is kept with the transfer's result.
+    private var handoffRequestedAt: ContinuousClock.Instant?
     package private(set) var record: CallRecord
 
     package init(
@@ -110,7 +112,13 @@ package struct CallSession: Sendable {
             outputs.append(.transfer(context))
         case .hangUp:
             outputs.append(.hangUp)
-        case .record(let event):
+        case .record(var event):
+            if event.kind == .handoff { handoffRequestedAt = .now }
+            if event.kind == .transferResult, let asked = handoffRequestedAt {
+                // Seconds from the request to the agent's answer (or to the refusal).
+                event.fields["wait_seconds"] = .double(Double((ContinuousClock.now - asked).milliseconds) / 1000)
+                handoffRequestedAt = nil
+            }
             record.append(event)
             outputs.append(.event(event))
             if event.kind == .callEnded {
