@@ -120,6 +120,18 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                         PRIMARY KEY (call_id, intent)
                     );
                     CREATE INDEX call_intents_by_day ON call_intents (day, intent);
+                    CREATE INDEX call_facts_waits ON call_facts (day, wait_seconds) WHERE wait_seconds IS NOT NULL;
+                    CREATE TABLE daily_indicators (
+                        day TEXT PRIMARY KEY,
+                        \(dailyColumns.map { "\($0) INTEGER NOT NULL DEFAULT 0" }.joined(separator: ",\n    "))
+                    ) WITHOUT ROWID;
+                    CREATE TABLE daily_intents (
+                        day TEXT NOT NULL,
+                        intent TEXT NOT NULL,
+                        calls INTEGER NOT NULL DEFAULT 0,
+                        self_service_calls INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (day, intent)
+                    ) WITHOUT ROWID;
                     ALTER TABLE callbacks ADD COLUMN made_at TEXT;
                     """)
             for row in try Row.fetchAll(db, sql: "SELECT * FROM calls") {
@@ -129,8 +141,101 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         return migrator
     }
 
-    /// Writes what `facts`' call counts for (replacing an earlier version of the call).
+    /// The sums kept per day in `daily_indicators`, in the order of ``dailyValues(_:)``.
+    static let dailyColumns = [
+        "calls_received", "calls_answered", "handoffs_requested", "handoffs_answered", "handoffs_abandoned",
+        "handoffs_refused", "self_service_calls", "callbacks_offered", "callbacks_scheduled", "appointments_booked",
+        "appointments_moved", "appointments_cancelled", "satisfaction_responses", "satisfaction_sum", "satisfied",
+        "assistant_answers", "assistant_refusals", "assistant_followed_by_handoff",
+    ]
+
+    static func dailyValues(_ c: IndicatorCounts) -> [Int] {
+        [
+            c.callsReceived, c.callsAnswered, c.handoffsRequested, c.handoffsAnswered, c.handoffsAbandoned,
+            c.handoffsRefused, c.selfServiceCalls, c.callbacksOffered, c.callbacksScheduled, c.appointmentsBooked,
+            c.appointmentsMoved, c.appointmentsCancelled, c.satisfactionResponses, c.satisfactionSum, c.satisfied,
+            c.assistantAnswers, c.assistantRefusals, c.assistantFollowedByHandoff,
+        ]
+    }
+
+    static func dailyCounts(_ row: Row) -> IndicatorCounts {
+        var c = IndicatorCounts()
+        let v = dailyColumns.map { row[$0] as Int }
+        (c.callsReceived, c.callsAnswered, c.handoffsRequested, c.handoffsAnswered, c.handoffsAbandoned) =
+            (v[0], v[1], v[2], v[3], v[4])
+        (c.handoffsRefused, c.selfServiceCalls, c.callbacksOffered, c.callbacksScheduled, c.appointmentsBooked) =
+            (v[5], v[6], v[7], v[8], v[9])
+        (c.appointmentsMoved, c.appointmentsCancelled, c.satisfactionResponses, c.satisfactionSum, c.satisfied) =
+            (v[10], v[11], v[12], v[13], v[14])
+        (c.assistantAnswers, c.assistantRefusals, c.assistantFollowedByHandoff) = (v[15], v[16], v[17])
+        return c
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) one call's counts from its day's sums.
+    private static func addDaily(_ counts: IndicatorCounts, day: String, sign: Int, _ db: Database) throws {
+        let values = dailyValues(counts).map { $0 * sign }
+        let columns = dailyColumns.joined(separator: ", ")
+        let updates = dailyColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", ")
+        try db.execute(
+            sql: """
+                INSERT INTO daily_indicators (day, \(columns)) VALUES (?\(String(repeating: ", ?", count: values.count)))
+                ON CONFLICT(day) DO UPDATE SET \(updates)
+                """, arguments: StatementArguments([day] + values.map { $0 as any DatabaseValueConvertible }))
+    }
+
+    private static func addDailyIntent(_ intent: String, day: String, selfService: Bool, sign: Int, _ db: Database)
+        throws
+    {
+        try db.execute(
+            sql: """
+                INSERT INTO daily_intents (day, intent, calls, self_service_calls) VALUES (?, ?, ?, ?)
+                ON CONFLICT(day, intent) DO UPDATE SET calls = calls + excluded.calls,
+                    self_service_calls = self_service_calls + excluded.self_service_calls
+                """, arguments: [day, intent, sign, selfService ? sign : 0])
+    }
+
+    /// Takes an earlier version of call `id` away from its day's sums (before the call is replaced).
+    private static func retractFacts(of id: String, _ db: Database) throws {
+        if let old = try Row.fetchOne(db, sql: "SELECT * FROM call_facts WHERE call_id = ?", arguments: [id]) {
+            let day: String = old["day"]
+            var counts = IndicatorCounts()
+            counts.callsReceived = 1
+            counts.callsAnswered = old["answered"]
+            counts.handoffsRequested = old["handoff_requested"]
+            counts.handoffsAnswered = old["handoff_answered"]
+            counts.handoffsAbandoned = old["handoff_abandoned"]
+            counts.handoffsRefused = old["handoff_refused"]
+            counts.selfServiceCalls = old["self_service"]
+            counts.callbacksOffered = old["callback_offered"]
+            counts.callbacksScheduled = old["callbacks_scheduled"]
+            counts.appointmentsBooked = old["appointments_booked"]
+            counts.appointmentsMoved = old["appointments_moved"]
+            counts.appointmentsCancelled = old["appointments_cancelled"]
+            let score: Int? = old["satisfaction"]
+            counts.satisfactionResponses = score == nil ? 0 : 1
+            counts.satisfactionSum = score ?? 0
+            counts.satisfied = (score ?? 0) >= 4 ? 1 : 0
+            counts.assistantAnswers = old["assistant_answers"]
+            counts.assistantRefusals = old["assistant_refusals"]
+            counts.assistantFollowedByHandoff = old["assistant_followed_by_handoff"]
+            try addDaily(counts, day: day, sign: -1, db)
+            let selfService: Bool = old["self_service"]
+            for intent in try String.fetchAll(
+                db, sql: "SELECT intent FROM call_intents WHERE call_id = ?", arguments: [id])
+            {
+                try addDailyIntent(intent, day: day, selfService: selfService, sign: -1, db)
+            }
+            try db.execute(sql: "DELETE FROM call_facts WHERE call_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM call_intents WHERE call_id = ?", arguments: [id])
+        }
+    }
+
+    /// Writes what `facts`' call counts for, and adds it to its day's sums.
     private static func saveFacts(_ facts: CallFacts, _ db: Database) throws {
+        try addDaily(IndicatorCounts(facts), day: facts.day.iso, sign: 1, db)
+        for intent in facts.intents {
+            try addDailyIntent(intent, day: facts.day.iso, selfService: facts.selfService, sign: 1, db)
+        }
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO call_facts (call_id, day, answered, handoff_requested, handoff_answered,
@@ -365,6 +470,7 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         let intents = String(decoding: try encoder.encode(record.intents), as: UTF8.self)
         let handoff = try record.handoff.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let events = try record.events.map { String(decoding: try encoder.encode($0.fields), as: UTF8.self) }
+        try retractFacts(of: record.id, db)
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO calls (id, channel, started_at, started_epoch, ended_at, caller_hash, outcome, intents, survey_score, handoff)
@@ -449,94 +555,56 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
 
     // MARK: Indicators
 
-    /// The report's figures from `from` to `to` (local days, inclusive), by `period`: sums over
-    /// the day index of `call_facts`, the waits of answered hand-offs, callbacks done in their
-    /// window (counted on the window's day), and calls per intent.
+    /// The report's figures from `from` to `to` (local days, inclusive), by `period`: the days'
+    /// sums kept as calls are saved, the waits of answered hand-offs, callbacks done in their
+    /// window (counted on the window's day), and calls per intent; days are gathered into periods.
     package func indicators(from: LocalDate, to: LocalDate, by period: ReportPeriod) async throws -> IndicatorReport {
         try await writer.read { db in
-            let key = Self.periodStart(period, of: "day")
             var counts: [LocalDate: IndicatorCounts] = [:]
             let range: StatementArguments = [from.iso, to.iso]
+            func add(_ day: String, _ change: (inout IndicatorCounts) -> Void) {
+                guard let date = LocalDate(iso: day) else { return }
+                change(&counts[period.start(of: date), default: IndicatorCounts()])
+            }
             for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(key) AS start, COUNT(*) AS received, SUM(answered) AS answered,
-                        SUM(handoff_requested) AS requested, SUM(handoff_answered) AS agent,
-                        SUM(handoff_abandoned) AS abandoned, SUM(handoff_refused) AS refused,
-                        SUM(self_service) AS self_service, SUM(callback_offered) AS offered,
-                        SUM(callbacks_scheduled) AS scheduled, SUM(appointments_booked) AS booked,
-                        SUM(appointments_moved) AS moved, SUM(appointments_cancelled) AS cancelled,
-                        COUNT(satisfaction) AS responses, COALESCE(SUM(satisfaction), 0) AS score_sum,
-                        SUM(satisfaction >= 4) AS satisfied, SUM(assistant_answers) AS answers,
-                        SUM(assistant_refusals) AS refusals, SUM(assistant_followed_by_handoff) AS followed
-                    FROM call_facts WHERE day >= ? AND day <= ? GROUP BY start
-                    """, arguments: range)
+                db, sql: "SELECT * FROM daily_indicators WHERE day >= ? AND day <= ?", arguments: range)
             {
-                guard let start = LocalDate(iso: row["start"] as String) else { continue }
-                var c = IndicatorCounts()
-                c.callsReceived = row["received"]
-                c.callsAnswered = row["answered"]
-                c.handoffsRequested = row["requested"]
-                c.handoffsAnswered = row["agent"]
-                c.handoffsAbandoned = row["abandoned"]
-                c.handoffsRefused = row["refused"]
-                c.selfServiceCalls = row["self_service"]
-                c.callbacksOffered = row["offered"]
-                c.callbacksScheduled = row["scheduled"]
-                c.appointmentsBooked = row["booked"]
-                c.appointmentsMoved = row["moved"]
-                c.appointmentsCancelled = row["cancelled"]
-                c.satisfactionResponses = row["responses"]
-                c.satisfactionSum = row["score_sum"]
-                c.satisfied = row["satisfied"] ?? 0
-                c.assistantAnswers = row["answers"]
-                c.assistantRefusals = row["refusals"]
-                c.assistantFollowedByHandoff = row["followed"]
-                counts[start] = c
+                let day: String = row["day"]
+                add(day) { $0 = $0 + Self.dailyCounts(row) }
             }
             for row in try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT \(key) AS start, wait_seconds FROM call_facts WHERE day >= ? AND day <= ? AND wait_seconds IS NOT NULL",
+                    "SELECT day, wait_seconds FROM call_facts WHERE day >= ? AND day <= ? AND wait_seconds IS NOT NULL",
                 arguments: range)
             {
-                guard let start = LocalDate(iso: row["start"] as String) else { continue }
-                counts[start, default: IndicatorCounts()].waits.append(row["wait_seconds"])
+                let day: String = row["day"]
+                add(day) { $0.waits.append(row["wait_seconds"]) }
             }
-            let windowKey = Self.periodStart(period, of: "window_date")
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(windowKey) AS start, COUNT(*) AS made FROM callbacks
+                    SELECT window_date, COUNT(*) AS made FROM callbacks
                     WHERE window_date >= ? AND window_date <= ? AND status = 'done' AND made_at IS NOT NULL
                         AND substr(made_at, 1, 16) >= window_date || 'T' || window_start
                         AND substr(made_at, 1, 16) <= window_date || 'T' || window_end
-                    GROUP BY start
+                    GROUP BY window_date
                     """, arguments: range)
             {
-                guard let start = LocalDate(iso: row["start"] as String) else { continue }
-                counts[start, default: IndicatorCounts()].callbacksMadeInWindow = row["made"]
+                let day: String = row["window_date"]
+                add(day) { $0.callbacksMadeInWindow += row["made"] as Int }
             }
             var perIntent: [String: IndicatorReport.IntentFigures] = [:]
             for row in try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT intent, COUNT(*) AS calls, SUM(self_service) AS self_service FROM call_intents WHERE day >= ? AND day <= ? GROUP BY intent",
-                arguments: range)
+                sql: """
+                    SELECT intent, SUM(calls) AS calls, SUM(self_service_calls) AS self_service FROM daily_intents
+                    WHERE day >= ? AND day <= ? GROUP BY intent HAVING SUM(calls) > 0
+                    """, arguments: range)
             {
                 perIntent[row["intent"]] = .init(calls: row["calls"], selfServiceCalls: row["self_service"])
             }
             return IndicatorReport(from: from, to: to, by: period, counts: counts, perIntent: perIntent)
-        }
-    }
-
-    /// SQL for the first day of the period holding the ISO day in `column`.
-    private static func periodStart(_ period: ReportPeriod, of column: String) -> String {
-        switch period {
-        case .day: column
-        // strftime('%w'): 0 is Sunday; weeks start on Monday.
-        case .week: "date(\(column), '-' || ((CAST(strftime('%w', \(column)) AS INTEGER) + 6) % 7) || ' days')"
-        case .month: "substr(\(column), 1, 7) || '-01'"
         }
     }
 

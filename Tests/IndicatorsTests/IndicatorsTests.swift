@@ -119,6 +119,24 @@ import Testing
         #expect(report.totals.tauxDeDecroche != nil && report.totals.waitP90! >= report.totals.waitMean!)
     }
 
+    @Test func aCallSavedAgainReplacesItsCountsInsteadOfAddingThem() async throws {
+        let store = try SQLiteStore()
+        let first = Self.call(
+            "k", "2026-11-23T10:00:00+01:00", .abandonedInQueue, [Self.requested], intents: ["conseiller"])
+        try await store.save(first)
+        let second = Self.call(
+            "k", "2026-11-23T10:00:00+01:00", .transferred,
+            [Self.requested, (.transferResult, ["result": "answered", "wait_seconds": .double(12)])], score: 5,
+            intents: ["conseiller", "horaires"])
+        try await store.save(second)
+        let day = LocalDate(iso: "2026-11-23")!
+        let report = try await store.indicators(from: day, to: day, by: .day)
+        let counts = report.totals.counts
+        #expect(counts.callsReceived == 1 && counts.handoffsAnswered == 1 && counts.handoffsAbandoned == 0)
+        #expect(counts.waits == [12] && counts.satisfactionResponses == 1)
+        #expect(report.perIntent["conseiller"]?.calls == 1 && report.perIntent["horaires"]?.calls == 1)
+    }
+
     @Test func aCallbackMadeInItsWindowCountsOnTheWindowsDay() async throws {
         let store = try SQLiteStore()
         let window = CallbackWindow(
