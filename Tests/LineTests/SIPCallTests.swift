@@ -58,6 +58,20 @@ extension Line {
                 events.contains { $0["type"] as? String == "transfer.result" && $0["result"] as? String == "answered" })
             let handoff = try #require(call["handoff"] as? [String: Any])
             #expect(handoff["call_id"] as? String == call["id"] as? String)
+            // The call is in the telephone-plan indicators: a hand-off requested and answered.
+            let day = String((call["started_at"] as? String ?? "").prefix(10))
+            let report = try runProcess(
+                binary("callbotctl"),
+                [
+                    "report", "--from", day, "--to", day, "--db", daemon.database, "--config", daemon.folder + "/config",
+                    "--format", "json",
+                ])
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any], "\(report.stderr)")
+            let totals = try #require(json["totals"] as? [String: Any])
+            #expect(totals["calls_received"] as? Int == 1 && totals["handoffs_requested"] as? Int == 1)
+            #expect(totals["handoffs_answered"] as? Int == 1 && totals["taux_de_decroche"] as? Double == 1)
+            #expect((totals["wait_mean_seconds"] as? Double) != nil, "the wait before the agent is kept")
             #expect(daemon.stop() == 0)
         }
 
