@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -33,6 +36,17 @@ let package = Package(
         .target(
             name: "Scheduling",
             dependencies: ["CallbotCore"],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP for administrators on the admin address: health, Prometheus metrics, the report.
+        .target(
+            name: "AdminAPI",
+            dependencies: [
+                "CallbotCore", "Indicators", "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The telephone-plan indicators: what each call counts for, and the report's figures.
@@ -57,7 +71,10 @@ let package = Package(
         ),
         .target(
             name: "CallRuntime",
-            dependencies: ["CallbotCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CallbotCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
@@ -74,14 +91,16 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "callbotd",
             dependencies: [
-                "CallbotCore", "CallRuntime", "Assistant", "ModelEndpoints", "Scheduling", "Storage", "Telephony",
-                "Speech", "Audio",
+                "CallbotCore", "CallRuntime", "Assistant", "ModelEndpoints", "AdminAPI", "Scheduling", "Storage",
+                "Telephony", "Speech", "Audio", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -9,8 +9,12 @@ package actor AgentDesk {
     package func take() -> Bool {
         guard inProgress < capacity else { return false }
         inProgress += 1
+        CallMetrics.agents(busy: inProgress)
         return true
     }
 
-    package func release() { inProgress = max(0, inProgress - 1) }
+    package func release() {
+        inProgress = max(0, inProgress - 1)
+        CallMetrics.agents(busy: inProgress)
+    }
 }

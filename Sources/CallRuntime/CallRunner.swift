@@ -29,11 +29,14 @@ package enum CallRunner {
     }
 
     package static func run(_ session: inout CallSession, on channel: some CallChannel, desk: AgentDesk) async {
+        CallMetrics.started()
+        defer { CallMetrics.ended(session.record.outcome) }
         var outputs = await session.handle(.started)
         while true {
             var next: DialogueEvent?
             for output in outputs {
                 if case .event(let event) = output {
+                    CallMetrics.note(event)
                     await channel.note(event)  // also after a hang-up: the call's end is logged
                     continue
                 }

@@ -1,4 +1,5 @@
 package import Logging
+import Metrics
 import NIOConcurrencyHelpers
 package import NIOCore
 import NIOPosix
@@ -172,6 +173,13 @@ package final class SIPServer: Service, Sendable {
                             await media.stop()
                         }
                         let heard = media.receiveStatistics
+                        for (kind, count) in [
+                            ("late", heard.late), ("concealed", heard.concealedFrames),
+                            ("dropped", heard.droppedFrames),
+                        ] where count > 0 {
+                            Counter(label: "callbot_rtp_frames_total", dimensions: [("kind", kind)]).increment(
+                                by: count)
+                        }
                         self.logger.info(
                             "call media",
                             metadata: [
@@ -258,6 +266,9 @@ package final class SIPServer: Service, Sendable {
         let logger: Logger
 
         func send(_ message: SIPMessage, to address: SIPAddress) {
+            if case .response(let status, _) = message.startLine {
+                Counter(label: "callbot_sip_responses_total", dimensions: [("code", String(status))]).increment()
+            }
             let bytes = message.serialized()
             guard address.transport == .udp else {
                 connections.send(bytes, to: address)

@@ -35,7 +35,10 @@ struct Console: ParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: daemon) else {
             throw Failure("callbotd is not next to callbotctl (\(daemon))")
         }
-        var arguments = [daemon, "--config", deployment.config, "--line", "local", "--once"]
+        // One call on a sound device: its admin address takes any free port on loopback.
+        var arguments = [
+            daemon, "--config", deployment.config, "--line", "local", "--once", "--admin-listen", "127.0.0.1:0",
+        ]
         if listDevices { arguments = [daemon, "--list-devices"] }
         if let db { arguments += ["--db", db] }
         if let inputDevice { arguments += ["--input-device", inputDevice] }

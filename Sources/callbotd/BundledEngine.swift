@@ -1,6 +1,7 @@
 import CallbotCore
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Speech
 
@@ -150,6 +151,7 @@ final class BundledEngine: Service, Sendable {
             }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             if ContinuousClock.now - started > .seconds(60) { pause = 1 }
+            Counter(label: "callbot_engine_restarts_total", dimensions: [("engine", name)]).increment()
             logger.error(
                 "\(name) stopped; restarting", metadata: ["status": "\(status)", "in.seconds": "\(pause)"])
             try? await Task.sleep(for: .seconds(pause))

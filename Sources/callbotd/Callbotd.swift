@@ -1,3 +1,4 @@
+import AdminAPI
 import ArgumentParser
 import Assistant
 import Audio
@@ -31,6 +32,9 @@ struct Callbotd: AsyncParsableCommand {
 
     @Option(name: .long, help: "SQLite database (overrides storage.path).")
     var db: String?
+
+    @Option(name: .long, help: "The administrators' HTTP address, HOST:PORT (overrides admin.listen).")
+    var adminListen: String?
 
     @Option(name: .long, help: "Folder where synthesised prompts are kept between runs.")
     var promptCache: String = "var/cache/prompts"
@@ -117,6 +121,31 @@ struct Callbotd: AsyncParsableCommand {
         logger.info("prompts ready", metadata: ["seconds": "\(ContinuousClock.now - started)"])
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // The admin address: health, /metrics, the report.
+        var admin = deployment.config.admin
+        if let adminListen {
+            guard let (host, port) = ConfigParser.hostPort(adminListen, anyPort: true) else {
+                throw ValidationError("--admin-listen must be HOST:PORT")
+            }
+            (admin.host, admin.port) = (host, port)
+            if !admin.isLoopback && admin.tokenFile == nil {
+                throw ValidationError("--admin-listen off loopback needs admin.token_file")
+            }
+        }
+        let registry = AdminSetup.bootstrapMetrics()
+        let adminToken = try AdminSetup.token(admin)
+        services.append(
+            .init(
+                service: AdminServer.application(
+                    host: admin.host, port: admin.port, token: adminToken, registry: registry, store: store,
+                    today: { clock.now().date }, logger: logger,
+                    bound: { [logger, host = admin.host] port in
+                        logger.info(
+                            "admin listening",
+                            metadata: [
+                                "address": "\(host):\(port)", "token": "\(adminToken == nil ? "none" : "required")",
+                            ])
+                    })))
         let speechSettings = deployment.config.speech
         let environment = ProcessInfo.processInfo.environment
         var recognizer: (any SpeechRecognizer)?

@@ -2,6 +2,7 @@ import CallRuntime
 import CallbotCore
 import Foundation
 import Logging
+import Metrics
 import Speech
 import Synchronization
 import Telephony
@@ -63,6 +64,8 @@ enum PhoneCall {
     /// Where the time went between the end of the caller's speech and the first audio of the answer.
     static func logTurn(_ timing: TurnTiming, handled: ContinuousClock.Instant, _ logger: Logger) {
         let now = ContinuousClock.now
+        recognitionLatency.recordNanoseconds(nanoseconds(timing.recognized - timing.endpointed))
+        answerLatency.recordNanoseconds(nanoseconds(now - timing.speechEnded))
         logger.info(
             "turn latency",
             metadata: [
@@ -73,6 +76,15 @@ enum PhoneCall {
                 "total.ms": "\(milliseconds(now - timing.speechEnded))",
                 "audio.seconds": "\(rounded(timing.audioSeconds))",
             ])
+    }
+
+    /// Recognition left after the end of the caller's turn, and end of speech → first audio of
+    /// the answer (`/metrics`).
+    static let recognitionLatency = Metrics.Timer(label: "callbot_recognition_seconds")
+    static let answerLatency = Metrics.Timer(label: "callbot_answer_latency_seconds")
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
     /// A caller ID as E.164 when it is a French number.

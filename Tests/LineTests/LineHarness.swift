@@ -79,7 +79,7 @@ final class Daemon {
             : [
                 "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
                 database,
-                "--prompt-cache", repositoryRoot + "/var/cache/prompts",
+                "--prompt-cache", repositoryRoot + "/var/cache/prompts", "--admin-listen", "127.0.0.1:0",
             ] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
@@ -99,6 +99,18 @@ final class Daemon {
             }
             usleep(50_000)
         }
+    }
+
+    /// The admin address's port (bound to port 0), from the daemon's log.
+    var adminPort: Int? {
+        guard let range = log.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        return Int(log[range].split(separator: ":").last ?? "")
+    }
+
+    /// The admin bearer token the daemon created in its folder.
+    var adminToken: String {
+        (try? String(contentsOfFile: folder + "/var/admin.token", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 
     static let allWeek =

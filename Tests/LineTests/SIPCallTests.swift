@@ -63,7 +63,8 @@ extension Line {
             let report = try runProcess(
                 binary("callbotctl"),
                 [
-                    "report", "--from", day, "--to", day, "--db", daemon.database, "--config", daemon.folder + "/config",
+                    "report", "--from", day, "--to", day, "--db", daemon.database, "--config",
+                    daemon.folder + "/config",
                     "--format", "json",
                 ])
             let json = try #require(
@@ -72,6 +73,29 @@ extension Line {
             #expect(totals["calls_received"] as? Int == 1 && totals["handoffs_requested"] as? Int == 1)
             #expect(totals["handoffs_answered"] as? Int == 1 && totals["taux_de_decroche"] as? Double == 1)
             #expect((totals["wait_mean_seconds"] as? Double) != nil, "the wait before the agent is kept")
+            // And in the live metrics, behind the bearer token.
+            let port = try #require(daemon.adminPort, "\(daemon.log)")
+            let health = try runProcess(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/health"])
+            #expect(health.stdout == "200")
+            let denied = try runProcess(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/metrics"])
+            #expect(denied.stdout == "401")
+            let metrics = try runProcess(
+                "/usr/bin/curl",
+                ["-s", "-H", "Authorization: Bearer \(daemon.adminToken)", "http://127.0.0.1:\(port)/metrics"])
+            #expect(metrics.stdout.contains(#"callbot_handoffs_total{result="answered"} 1"#), "\(metrics.stdout)")
+            #expect(metrics.stdout.contains(#"callbot_calls_total{outcome="transferred"} 1"#))
+            #expect(metrics.stdout.contains("callbot_sip_responses_total"))
+            let csv = try runProcess(
+                "/usr/bin/curl",
+                [
+                    "-s", "-H", "Authorization: Bearer \(daemon.adminToken)",
+                    "http://127.0.0.1:\(port)/api/report?from=\(day)&to=\(day)&format=csv",
+                ])
+            #expect(
+                csv.stdout.hasPrefix("debut,fin,appels_recus") && csv.stdout.contains("\(day),\(day),1,1,"),
+                "\(csv.stdout)")
             #expect(daemon.stop() == 0)
         }
 

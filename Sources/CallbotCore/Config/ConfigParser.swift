@@ -28,6 +28,7 @@ package enum ConfigParser {
         }
         if let node = top.optional("local_line") { config.localLine = try localLineSettings(node) }
         if let node = top.optional("speech") { config.speech = try speechSettings(node) }
+        if let node = top.optional("admin") { config.admin = try adminSettings(node) }
         if let node = top.optional("assistant") { config.assistant = try assistantSettings(node) }
         try top.finish()
         return config
@@ -149,6 +150,23 @@ package enum ConfigParser {
         let value = try node.int()
         guard range.contains(value) else { throw node.error("\(name) must be \(range.lowerBound)…\(range.upperBound)") }
         return value
+    }
+
+    static func adminSettings(_ node: YAMLNode) throws(ConfigError) -> AdminSettings {
+        var f = try node.fields()
+        var settings = AdminSettings()
+        if let n = f.optional("listen") {
+            guard let (host, port) = hostPort(try n.string()) else {
+                throw n.error("listen must be HOST:PORT, like \"127.0.0.1:8088\"")
+            }
+            (settings.host, settings.port) = (host, port)
+        }
+        settings.tokenFile = try f.optional("token_file")?.string()
+        try f.finish()
+        if !settings.isLoopback && settings.tokenFile == nil {
+            throw node.error("an admin address off loopback needs token_file (a bearer token)")
+        }
+        return settings
     }
 
     static func localLineSettings(_ node: YAMLNode) throws(ConfigError) -> LocalLineSettings {
@@ -501,15 +519,17 @@ package enum ConfigParser {
     }
 
     /// `127.0.0.1:5070`, `[::1]:5070`.
-    package static func hostPort(_ text: String) -> (String, Int)? {
+    /// HOST:PORT or [IPv6]:PORT; port 0 (any free port) only with `anyPort`.
+    package static func hostPort(_ text: String, anyPort: Bool = false) -> (String, Int)? {
+        let ports = (anyPort ? 0 : 1)...65535
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             let host = String(text[text.index(after: text.startIndex)..<close])
             let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), ports.contains(port) else { return nil }
             return (host, port)
         }
         let parts = text.split(separator: ":")
-        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), ports.contains(port) else {
             return nil
         }
         return (String(parts[0]), port)

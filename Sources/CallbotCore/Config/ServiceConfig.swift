@@ -233,6 +233,19 @@ package struct GenerationSettings: Sendable {
     package init(endpoint: ModelEndpoint) { self.endpoint = endpoint }
 }
 
+/// The administrators' HTTP address: health, metrics, the report.
+package struct AdminSettings: Sendable {
+    package var host = "127.0.0.1"
+    package var port = 8088
+    /// A file holding the bearer token every request but `/health` must carry; created with a
+    /// random token when missing. Required off loopback.
+    package var tokenFile: String?
+
+    package init() {}
+
+    package var isLoopback: Bool { host == "127.0.0.1" || host == "::1" || host == "localhost" }
+}
+
 /// Which line `callbotd` serves.
 package enum LineKind: String, Sendable {
     /// Calls from SIP (the `sip` section).
@@ -306,6 +319,7 @@ package struct ServiceConfig: Sendable {
     package var dialogue: DialogueSettings
     package var storage: StorageSettings
     package var privacy: PrivacySettings
+    package var admin = AdminSettings()
     package var line: LineSettings
     package var lineKind: LineKind = .sip
     package var localLine = LocalLineSettings()

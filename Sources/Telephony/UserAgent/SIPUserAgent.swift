@@ -1,3 +1,5 @@
+import Metrics
+
 /// The SIP user agent of the bot, as a state machine without I/O: messages and clock ticks in,
 /// effects out (messages to send, media to start, call events).
 ///
@@ -6,6 +8,10 @@
 /// re-INVITE, INFO (dtmf-relay) and the NOTIFYs of a REFER, and sends BYE and REFER with
 /// retransmission until answered. Requests from untrusted sources are dropped and counted.
 package struct SIPUserAgent: Sendable {
+    /// Requests dropped, for operations (`/metrics`); `statistics` keeps the per-agent counts.
+    static let droppedMalformed = Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "malformed")])
+    static let droppedUntrusted = Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "untrusted")])
+
     package let settings: SIPSettings
     package private(set) var statistics = SIPStatistics()
     /// When set, new calls are refused with 503 (the daemon is stopping).
@@ -76,6 +82,7 @@ package struct SIPUserAgent: Sendable {
     package mutating func receive(_ bytes: [UInt8], from source: SIPAddress, now: Double) -> [SIPEffect] {
         guard isTrusted(source.host) else {
             statistics.droppedUntrusted += 1
+            Self.droppedUntrusted.increment()
             return []
         }
         let message: SIPMessage
@@ -90,6 +97,7 @@ package struct SIPUserAgent: Sendable {
                 return [.send(response, to: responseAddress(partial, source: source))]
             }
             statistics.droppedMalformed += 1
+            Self.droppedMalformed.increment()
             return []
         }
         return receive(message, from: source, now: now)
@@ -115,6 +123,7 @@ package struct SIPUserAgent: Sendable {
                 message.headers["CSeq"] != nil
             else {
                 statistics.droppedMalformed += 1
+                Self.droppedMalformed.increment()
                 return []
             }
             statistics.rejectedBadRequest += 1
