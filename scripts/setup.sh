@@ -17,6 +17,8 @@ packages=(
   sox              # converting test audio
   asterisk-core-sounds-fr-wav # human French telephone speech: callers in the tests
   portaudio19-dev  # the local line and the console (PortAudio on ALSA)
+  chromium         # the dashboard, rendered headless in the integration tests
+  curl             # the admin address in the integration tests
 )
 
 missing=()

@@ -17,6 +17,19 @@ package enum AdminServer {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/health") { _, _ in "ok\n" }
+        // The dashboard's page, script and style: no data in them, so no token; the page asks
+        // for the token and sends it with its requests for data.
+        for (path, file, type) in Self.dashboard {
+            guard let bytes = Self.asset(file) else {
+                logger.error("a dashboard file is missing from the build", metadata: ["file": "\(file)"])
+                continue
+            }
+            router.get(RouterPath(path)) { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
+        }
         let protected = router.group()
         if let token { protected.add(middleware: BearerToken(token: token)) }
         protected.get("/metrics") { _, _ in
@@ -30,6 +43,22 @@ package enum AdminServer {
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "callbotd"),
             onServerRunning: { channel in await bound(channel.localAddress?.port ?? port) }, logger: logger)
+    }
+
+    /// The dashboard's files: path, file in `Dashboard/`, content type.
+    static let dashboard = [
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8"),
+        ("/dashboard.css", "dashboard.css", "text/css; charset=utf-8"),
+    ]
+
+    static func asset(_ file: String) -> [UInt8]? {
+        let name = (file as NSString).deletingPathExtension
+        let type = (file as NSString).pathExtension
+        guard let url = Bundle.module.url(forResource: name, withExtension: type, subdirectory: "Dashboard"),
+            let data = try? Data(contentsOf: url)
+        else { return nil }
+        return Array(data)
     }
 
     /// `/api/report?from=DAY&to=DAY&by=day|week|month&format=json|csv`; the last 30 days by default.
