@@ -29,13 +29,13 @@ import Testing
             clock: { Self.monday })
     }
 
-    /// The demo with a short holding delay and deadline.
-    static let impatient: Deployment = {
+    /// The demo with a short holding delay and a deadline of `deadline` ms.
+    static func impatient(deadline: Int) -> Deployment {
         var deployment = Self.deployment
         deployment.config.assistant.holdingAfterMilliseconds = 200
-        deployment.config.assistant.deadlineMilliseconds = 1000
+        deployment.config.assistant.deadlineMilliseconds = deadline
         return deployment
-    }()
+    }
 
     static let question =
         "je voudrais savoir comment on fait pour la concession au cimetière, je suis au 06 12 34 56 78"
@@ -44,12 +44,12 @@ import Testing
         let asked = Mutex<[String]>([])
         let ports = NoPorts { question in
             asked.withLock { $0.append(question) }
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: .milliseconds(1500))
             return .answer(
                 AssistantAnswer(text: "Une concession se demande à l'accueil.", mode: .extractive, sources: []))
         }
         let records = Records()
-        var call = session(records, ports: ports, deployment: Self.impatient)
+        var call = session(records, ports: ports, deployment: Self.impatient(deadline: 30_000))
         let channel = Script([Self.question, "hangup"])
         await CallRunner.run(&call, on: channel, desk: AgentDesk(capacity: 1))
         let log = channel.log
@@ -60,23 +60,22 @@ import Testing
         #expect(!question.isEmpty && !question.contains("06") && !question.contains("78"), "\(question)")
         let event = await records.saved.first?.events.first { $0.kind == .assistantAnswer }
         #expect(event?.fields["mode"] == "extractive")
-        if case .int(let ms) = event?.fields["ms"] { #expect(ms >= 500) } else { Issue.record("no latency kept") }
+        if case .int(let ms) = event?.fields["ms"] { #expect(ms >= 1500) } else { Issue.record("no latency kept") }
     }
 
     @Test func anAnswerPastTheDeadlineIsGivenUpAndAnAgentOffered() async {
-        // An assistant that ignores cancellation: the deadline holds all the same.
+        // An assistant that ignores cancellation and answers long after the test: the call goes
+        // on at the deadline all the same (no timing asserted: the order of events says it).
         let ports = NoPorts { _ in
             await withCheckedContinuation { continuation in
-                DispatchQueue.global().asyncAfter(deadline: .now() + 10) { continuation.resume() }
+                DispatchQueue.global().asyncAfter(deadline: .now() + 300) { continuation.resume() }
             }
             return .unavailable
         }
         let records = Records()
-        var call = session(records, ports: ports, deployment: Self.impatient)
+        var call = session(records, ports: ports, deployment: Self.impatient(deadline: 1000))
         let channel = Script([Self.question, "hangup"])
-        let started = ContinuousClock.now
         await CallRunner.run(&call, on: channel, desk: AgentDesk(capacity: 1))
-        #expect(ContinuousClock.now - started < .seconds(5), "the deadline did not cut the wait")
         let log = channel.log
         #expect(log.contains("say assistant.late") && log.contains("say handoff.offer"), "\(log)")
         let event = await records.saved.first?.events.first { $0.kind == .assistantAnswer }
