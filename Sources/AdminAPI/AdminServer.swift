@@ -6,13 +6,14 @@ package import Logging
 package import Prometheus
 package import Storage
 
-/// HTTP for administrators on the admin address (loopback by default): `/health` for anyone;
-/// with a bearer token when one is configured, `/metrics` (Prometheus text) and `/api/report`
-/// (the telephone-plan indicators as JSON or CSV, like `callbotctl report`).
+/// HTTP for administrators on the admin address (loopback by default): `/health` and the
+/// dashboard's files (no data in them) for anyone; `/metrics` (Prometheus text) and
+/// `/api/report` (the telephone-plan indicators as JSON or CSV, like `callbotctl report`) with
+/// the bearer token only.
 package enum AdminServer {
     /// The application to run in the daemon's service group; `bound` is told the port it listens on.
     package static func application(
-        host: String, port: Int, token: String?, registry: PrometheusCollectorRegistry, store: SQLiteStore,
+        host: String, port: Int, token: String, registry: PrometheusCollectorRegistry, store: SQLiteStore,
         today: @escaping @Sendable () -> LocalDate, logger: Logger, bound: @escaping @Sendable (Int) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -26,12 +27,16 @@ package enum AdminServer {
             }
             router.get(RouterPath(path)) { _, _ in
                 Response(
-                    status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
+                    status: .ok,
+                    headers: [
+                        .contentType: type, .cacheControl: "no-cache",
+                        .contentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'",
+                    ],
                     body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
         }
         let protected = router.group()
-        if let token { protected.add(middleware: BearerToken(token: token)) }
+        protected.add(middleware: BearerToken(token: token))
         protected.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

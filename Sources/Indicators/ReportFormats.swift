@@ -97,10 +97,16 @@ package enum ReportCSV {
             lines.append("")
             lines.append("motif,appels,taux_de_resolution_autonome")
             for (name, figures) in report.perIntent.sorted(by: { $0.key < $1.key }) {
-                lines.append("\(name),\(figures.calls),\(figures.selfServiceRate.map { "\($0)" } ?? "")")
+                lines.append("\(quoted(name)),\(figures.calls),\(figures.selfServiceRate.map { "\($0)" } ?? "")")
             }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// A field as RFC 4180 wants it: in quotes, doubled inside, when it holds a comma, a quote or a line break.
+    static func quoted(_ field: String) -> String {
+        guard field.contains(where: { ",\"\r\n".contains($0) }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     static func row(_ start: String, _ end: String, _ indicators: Indicators) -> String {

@@ -134,7 +134,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                     ) WITHOUT ROWID;
                     ALTER TABLE callbacks ADD COLUMN made_at TEXT;
                     """)
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM calls") {
+            let calls = try Row.fetchCursor(db, sql: "SELECT * FROM calls")
+            while let row = try calls.next() {
                 try saveFacts(CallFacts(try record(row, db: db)), db)
             }
         }
@@ -587,7 +588,7 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                     SELECT window_date, COUNT(*) AS made FROM callbacks
                     WHERE window_date >= ? AND window_date <= ? AND status = 'done' AND made_at IS NOT NULL
                         AND substr(made_at, 1, 16) >= window_date || 'T' || window_start
-                        AND substr(made_at, 1, 16) <= window_date || 'T' || window_end
+                        AND substr(made_at, 1, 16) < window_date || 'T' || window_end
                     GROUP BY window_date
                     """, arguments: range)
             {

@@ -87,7 +87,36 @@ struct Appointments: AsyncParsableCommand {
 }
 
 struct Callbacks: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Callbacks agents must make.", subcommands: [List.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Callbacks agents must make.", subcommands: [List.self, Mark.self])
+
+    struct Mark: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Marks a callback made (done) or given up (failed); made in its window counts in the report.")
+        @Argument(help: "The callback's id (callbacks list).") var id: String
+        @Argument(help: "done or failed.") var status: String
+        @Option(name: .long, help: "When it was made (ISO 8601); default: now.") var at: String?
+        @OptionGroup var deployment: DeploymentOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let loaded = try deployment.load()
+            guard let outcome = Callback.Status(rawValue: status), outcome == .done || outcome == .failed else {
+                throw ValidationError("status must be done or failed")
+            }
+            let when: LocalDateTime
+            if let at {
+                guard let parsed = LocalDateTime(iso: at) else { throw ValidationError("--at must be ISO 8601") }
+                when = parsed
+            } else {
+                when = SystemClock(timeZone: loaded.config.service.timeZone).now()
+            }
+            guard try await database.open(loaded).markCallback(id: id, status: outcome, at: when) else {
+                throw Failure("no callback \(id)")
+            }
+            print("\(id): \(outcome.rawValue) at \(when.iso)")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Callbacks by window; shows the number to call.")

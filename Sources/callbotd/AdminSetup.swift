@@ -22,24 +22,39 @@ enum AdminSetup {
         return registry
     }
 
-    /// The bearer token of `settings`: read from its file, created there with a random token
-    /// when missing (mode 600); nil without a token file (loopback only).
-    static func token(_ settings: AdminSettings) throws -> String? {
-        guard let path = settings.tokenFile else { return nil }
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if token.count >= 16 { return token }
+    /// The bearer token of `settings`: read from its file, or created there with a random token
+    /// (exclusively, mode 600). A token file others can read, or a token shorter than 16
+    /// characters, is refused rather than trusted or replaced.
+    static func token(_ settings: AdminSettings) throws -> String {
+        let path = settings.tokenFile
+        if FileManager.default.fileExists(atPath: path) {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                throw AdminSetupError(reason: "\(path) can be read by others: chmod 600 \(path)")
+            }
+            let token = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            guard token.count >= 16 else {
+                throw AdminSetupError(reason: "the admin token in \(path) is shorter than 16 characters")
+            }
+            return token
         }
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         var generator = SystemRandomNumberGenerator()
-        let token = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined()
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        else { throw AdminSetupError(reason: "cannot create the admin token file \(path)") }
+        let token = (0..<32).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw AdminSetupError(reason: "cannot create the admin token file \(path)") }
+        defer { close(descriptor) }
+        let bytes = Array((token + "\n").utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else {
+            throw AdminSetupError(reason: "cannot write the admin token file \(path)")
+        }
         return token
     }
 

@@ -57,6 +57,18 @@ import Testing
         #expect(transferred.handoffAnswered && !transferred.handoffAbandoned)
     }
 
+    @Test func aCallTheBotHandsOverItselfIsPresentedToTheAgents() {
+        let facts = CallFacts(
+            Self.call(
+                "l", "2026-11-23T10:00:00+01:00", .transferred,
+                [
+                    (.handoff, ["status": "requested", "reason": "not_understood"]),
+                    (.transferResult, ["result": "answered"]),
+                ]
+            ))
+        #expect(facts.handoffRequested && facts.handoffAnswered)
+    }
+
     @Test func aCallCountsOnTheLocalDayItStartedDaylightSavingDaysIncluded() {
         #expect(CallFacts(Self.call("f", "2026-11-23T23:58:00+01:00", .selfService, [])).day.iso == "2026-11-23")
         // The night clocks went back (25 October 2026): the day is the local one.

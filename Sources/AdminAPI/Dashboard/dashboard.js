@@ -182,7 +182,8 @@ function table(periods) {
 
 function init() {
   const today = new Date();
-  const iso = (d) => d.toISOString().slice(0, 10);
+  // The local day, not the UTC one.
+  const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
   const params = new URLSearchParams(location.search);
   $("to").value = params.get("to") || iso(today);
   $("from").value = params.get("from") || iso(new Date(today.getTime() - 29 * 86400000));

@@ -237,9 +237,9 @@ package struct GenerationSettings: Sendable {
 package struct AdminSettings: Sendable {
     package var host = "127.0.0.1"
     package var port = 8088
-    /// A file holding the bearer token every request but `/health` must carry; created with a
-    /// random token when missing. Required off loopback.
-    package var tokenFile: String?
+    /// A file holding the bearer token every request but `/health` and the dashboard's files
+    /// must carry; created with a random token when missing.
+    package var tokenFile = "var/admin.token"
 
     package init() {}
 

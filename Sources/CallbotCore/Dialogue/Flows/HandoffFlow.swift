@@ -57,6 +57,8 @@ struct HandoffFlow {
     }
 
     private static func offerAlternatives(_ turn: inout DialogueTurn) {
+        // A callback is among them: the indicators count it offered.
+        turn.record(.callbackOffered, ["after": "handoff"])
         turn.ask(.handoffAlternatives, expecting: .options(count: 3, more: false))
     }
 }
