@@ -73,15 +73,7 @@ package enum ConfigParser {
     static func embeddingSettings(_ node: YAMLNode) throws(ConfigError) -> EmbeddingSettings {
         var f = try node.fields()
         var settings = EmbeddingSettings()
-        if let n = f.optional("engine") {
-            let name = try n.string()
-            guard let engine = EmbeddingSettings.Engine(rawValue: name) else {
-                throw n.error(
-                    "engine must be one of \(EmbeddingSettings.Engine.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\""
-                )
-            }
-            settings.engine = engine
-        }
+        if let n = f.optional("engine") { settings.engine = try choice(n, "engine") }
         if let n = f.optional("port") {
             settings.port = try n.int()
             guard (1024...65535).contains(settings.port) else { throw n.error("port must be 1024…65535") }
@@ -146,6 +138,18 @@ package enum ConfigParser {
             baseURL: url, model: try nonEmpty(try model.string(), model), apiKeyEnv: keyEnv, apiKeyFile: keyFile)
     }
 
+    /// One of `Value`'s names, or an error that lists them.
+    static func choice<Value: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ key: String) throws(ConfigError)
+        -> Value where Value.RawValue == String
+    {
+        let name = try node.string()
+        guard let value = Value(rawValue: name) else {
+            let names = Value.allCases.map(\.rawValue).joined(separator: ", ")
+            throw node.error("\(key) must be one of \(names), not \"\(name)\"")
+        }
+        return value
+    }
+
     static func milliseconds(_ node: YAMLNode, in range: ClosedRange<Int>, _ name: String) throws(ConfigError) -> Int {
         let value = try node.int()
         guard range.contains(value) else { throw node.error("\(name) must be \(range.lowerBound)…\(range.upperBound)") }
@@ -178,15 +182,7 @@ package enum ConfigParser {
     static func speechSettings(_ node: YAMLNode) throws(ConfigError) -> SpeechSettings {
         var f = try node.fields()
         var settings = SpeechSettings()
-        if let n = f.optional("engine") {
-            let name = try n.string()
-            guard let engine = SpeechSettings.Engine(rawValue: name) else {
-                throw n.error(
-                    "engine must be one of \(SpeechSettings.Engine.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\""
-                )
-            }
-            settings.engine = engine
-        }
+        if let n = f.optional("engine") { settings.engine = try choice(n, "engine") }
         if let n = f.optional("base_url") {
             let url = try n.string()
             guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
