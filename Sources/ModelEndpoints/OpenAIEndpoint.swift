@@ -41,17 +41,11 @@ package struct OpenAIEndpoint: TextEmbedder, ChatModel {
 
     /// The API key of `endpoint`: its environment variable (wins) or its file; nil when neither is set.
     package static func apiKey(_ endpoint: ModelEndpoint, environment: [String: String]) throws(Failure) -> String? {
-        if let name = endpoint.apiKeyEnv, let key = environment[name], !key.isEmpty { return key }
-        guard let file = endpoint.apiKeyFile else {
-            if let name = endpoint.apiKeyEnv { throw Failure(description: "api_key_env: \(name) is not set") }
-            return nil
+        do {
+            return try APIKey.read(env: endpoint.apiKeyEnv, file: endpoint.apiKeyFile, environment: environment)
+        } catch {
+            throw Failure(description: error.description)
         }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw Failure(description: "api_key_file: cannot read \(file)")
-        }
-        let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !key.isEmpty else { throw Failure(description: "api_key_file: \(file) is empty") }
-        return key
     }
 
     // MARK: Embeddings

@@ -38,17 +38,11 @@ enum SpeechSetup {
 
     /// The API key from `api_key_env` (wins) or `api_key_file`; nil when neither is set.
     static func apiKey(_ settings: SpeechSettings, _ environment: [String: String]) throws(Failure) -> String? {
-        if let name = settings.apiKeyEnv, let key = environment[name], !key.isEmpty { return key }
-        guard let file = settings.apiKeyFile else {
-            if let name = settings.apiKeyEnv { throw Failure(description: "speech.api_key_env: \(name) is not set") }
-            return nil
+        do {
+            return try APIKey.read(env: settings.apiKeyEnv, file: settings.apiKeyFile, environment: environment)
+        } catch {
+            throw Failure(description: "speech.\(error.description)")
         }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw Failure(description: "speech.api_key_file: cannot read \(file)")
-        }
-        let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !key.isEmpty else { throw Failure(description: "speech.api_key_file: \(file) is empty") }
-        return key
     }
 
     /// Words callers use with this service (intent and motif keywords), at most `limit`, for

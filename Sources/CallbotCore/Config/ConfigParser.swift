@@ -53,10 +53,10 @@ package enum ConfigParser {
             }
         }
         if let n = f.optional("holding_after_ms") {
-            settings.holdingAfterMilliseconds = try milliseconds(n, in: 200...10_000, "holding_after_ms")
+            settings.holdingAfterMilliseconds = try integer(n, in: 200...10_000, "holding_after_ms")
         }
         if let n = f.optional("deadline_ms") {
-            settings.deadlineMilliseconds = try milliseconds(n, in: 1000...60_000, "deadline_ms")
+            settings.deadlineMilliseconds = try integer(n, in: 1000...60_000, "deadline_ms")
         }
         if let n = f.optional("embeddings") { settings.embeddings = try embeddingSettings(n) }
         if let n = f.optional("generation") { settings.generation = try generationSettings(n) }
@@ -74,16 +74,10 @@ package enum ConfigParser {
         var f = try node.fields()
         var settings = EmbeddingSettings()
         if let n = f.optional("engine") { settings.engine = try choice(n, "engine") }
-        if let n = f.optional("port") {
-            settings.port = try n.int()
-            guard (1024...65535).contains(settings.port) else { throw n.error("port must be 1024…65535") }
-        }
-        if let n = f.optional("threads") {
-            settings.threads = try n.int()
-            guard (1...64).contains(settings.threads) else { throw n.error("threads must be 1…64") }
-        }
+        if let n = f.optional("port") { settings.port = try integer(n, in: 1024...65535, "port") }
+        if let n = f.optional("threads") { settings.threads = try integer(n, in: 1...64, "threads") }
         if let n = f.optional("timeout_ms") {
-            settings.timeoutMilliseconds = try milliseconds(n, in: 100...10_000, "timeout_ms")
+            settings.timeoutMilliseconds = try integer(n, in: 100...10_000, "timeout_ms")
         }
         let endpoint = try modelEndpoint(&f, node, required: settings.engine == .openai, what: "engine openai")
         try f.finish()
@@ -102,10 +96,10 @@ package enum ConfigParser {
         }
         var settings = GenerationSettings(endpoint: endpoint)
         if let n = f.optional("connect_timeout_ms") {
-            settings.connectTimeoutMilliseconds = try milliseconds(n, in: 100...10_000, "connect_timeout_ms")
+            settings.connectTimeoutMilliseconds = try integer(n, in: 100...10_000, "connect_timeout_ms")
         }
         if let n = f.optional("timeout_ms") {
-            settings.timeoutMilliseconds = try milliseconds(n, in: 500...60_000, "timeout_ms")
+            settings.timeoutMilliseconds = try integer(n, in: 500...60_000, "timeout_ms")
         }
         if let n = f.optional("max_tokens") {
             settings.maxTokens = try n.int()
@@ -150,7 +144,8 @@ package enum ConfigParser {
         return value
     }
 
-    static func milliseconds(_ node: YAMLNode, in range: ClosedRange<Int>, _ name: String) throws(ConfigError) -> Int {
+    /// An integer in `range`, or an error that names the key and the range.
+    static func integer(_ node: YAMLNode, in range: ClosedRange<Int>, _ name: String) throws(ConfigError) -> Int {
         let value = try node.int()
         guard range.contains(value) else { throw node.error("\(name) must be \(range.lowerBound)…\(range.upperBound)") }
         return value
@@ -199,14 +194,8 @@ package enum ConfigParser {
             guard (0.5...60).contains(settings.timeoutSeconds) else { throw n.error("timeout_seconds must be 0.5…60") }
         }
         if let n = f.optional("model_dir") { settings.modelDirectory = try nonEmpty(try n.string(), n) }
-        if let n = f.optional("port") {
-            settings.port = try n.int()
-            guard (1024...65535).contains(settings.port) else { throw n.error("port must be 1024…65535") }
-        }
-        if let n = f.optional("threads") {
-            settings.threads = try n.int()
-            guard (1...64).contains(settings.threads) else { throw n.error("threads must be 1…64") }
-        }
+        if let n = f.optional("port") { settings.port = try integer(n, in: 1024...65535, "port") }
+        if let n = f.optional("threads") { settings.threads = try integer(n, in: 1...64, "threads") }
         if let n = f.optional("trailing_silence_ms") {
             settings.trailingSilenceMilliseconds = try n.int()
             guard (200...3000).contains(settings.trailingSilenceMilliseconds) else {
