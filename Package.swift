@@ -87,6 +87,7 @@ let package = Package(
         .target(
             name: "Telephony",
             dependencies: [
+                "CallbotCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -124,6 +125,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "callbot-fuzz",
+            dependencies: ["CallbotCore", "Telephony"],
+            path: "Fuzz/callbot-fuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "report-bench",
             dependencies: ["CallbotCore", "Indicators", "Storage"],
             path: "Benchmarks/report-bench",
@@ -142,7 +149,8 @@ let package = Package(
         .testTarget(
             name: "SchedulingTests", dependencies: ["Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "StorageTests", dependencies: ["Storage", "Scheduling", "CallbotCore"], swiftSettings: swiftSettings),
+            name: "StorageTests", dependencies: ["Storage", "Scheduling", "CallbotCore", "Indicators"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "CallbotctlTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TelephonyTests", dependencies: ["Telephony"], swiftSettings: swiftSettings),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "Audio"], swiftSettings: swiftSettings),

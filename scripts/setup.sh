@@ -19,6 +19,7 @@ packages=(
   portaudio19-dev  # the local line and the console (PortAudio on ALSA)
   chromium         # the dashboard, rendered headless in the integration tests
   curl             # the admin address in the integration tests
+  systemd          # systemd-analyze: CI checks the units' exposure
 )
 
 missing=()

@@ -1,9 +1,12 @@
 /// Hand-offs in progress, within the agents' capacity.
 package actor AgentDesk {
-    package let capacity: Int
+    package private(set) var capacity: Int
     package private(set) var inProgress = 0
 
     package init(capacity: Int) { self.capacity = capacity }
+
+    /// A new capacity (a reloaded config); hand-offs in progress keep their places.
+    package func resize(to capacity: Int) { self.capacity = capacity }
 
     /// Takes a place for a hand-off; false when agents are all taken.
     package func take() -> Bool {

@@ -16,6 +16,8 @@ package enum LineSignal: Sendable, Equatable {
     /// The transfer ended with this SIP status (200 answered, 486 busy, 408 timeout…).
     case transferFinished(Int)
     case hangUp
+    /// The caller vanished without hanging up (no media, no answer to the line's probes).
+    case lost
 }
 
 /// What the caller said on one turn, and when each stage of hearing it ended.
@@ -59,6 +61,7 @@ package actor CallInbox {
     private let logger: Logger
     private var keys: [Character] = []
     package private(set) var hungUp = false
+    private var lost = false
     private var transferStatus: Int?
     private var prompt: (playing: Bool, interruptible: Bool) = (false, false)
     /// The caller is speaking, or what they said is being transcribed: no-input timers wait.
@@ -86,6 +89,10 @@ package actor CallInbox {
             if prompt.playing && prompt.interruptible { voice.interrupt() }
         case .hangUp:
             hungUp = true
+            voice.interrupt()
+        case .lost:
+            hungUp = true
+            lost = true
             voice.interrupt()
         case .transferFinished(let status):
             transferStatus = status
@@ -151,7 +158,7 @@ package actor CallInbox {
         var deadline = ContinuousClock.now + .seconds(spec.timeoutSeconds)
         while true {
             pendingWake = false  // the state is read now
-            if hungUp { return .hangUp }
+            if hungUp { return ending }
             if speech.lost && !speech.reported {
                 speech.reported = true
                 utterances.removeAll()
@@ -188,13 +195,16 @@ package actor CallInbox {
         }
     }
 
+    /// How the call ended, for the dialogue.
+    package var ending: DialogueEvent { lost ? .lineLost : .hangUp }
+
     /// The transfer's end as the dialogue sees it.
     package func transferOutcome() async -> DialogueEvent {
         while transferStatus == nil && !hungUp {
             pendingWake = false
             _ = await wait(until: ContinuousClock.now + .seconds(60))
         }
-        if hungUp && transferStatus == nil { return .hangUp }
+        if hungUp && transferStatus == nil { return ending }
         let status = transferStatus!
         transferStatus = nil
         return .transferResult(TransferOutcome(finalStatus: status))

@@ -15,6 +15,12 @@ package protocol CallChannel: Sendable {
     func hangUp() async
     /// A notable event of the call, already in its record (for logs or display).
     func note(_ event: CallEvent) async
+    /// How the call ended once `say` or `finishSpeaking` says so: a hang-up, or a caller the line lost.
+    func ending() async -> DialogueEvent
+}
+
+extension CallChannel {
+    package func ending() async -> DialogueEvent { .hangUp }
 }
 
 /// Runs one call: the session's outputs carried out on a channel, in order, and the caller's
@@ -43,12 +49,12 @@ package enum CallRunner {
                 guard next == nil else { continue }  // the caller's turn is known: the rest is moot
                 switch output {
                 case .say(let prompt):
-                    if await !channel.say(prompt) { next = .hangUp }
+                    if await !channel.say(prompt) { next = await channel.ending() }
                 case .listen(let spec):
                     next = await channel.listen(spec)
                 case .transfer(let context):
                     guard await channel.finishSpeaking() else {
-                        next = .hangUp
+                        next = await channel.ending()
                         break
                     }
                     guard await desk.take() else {

@@ -11,11 +11,15 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
     private let writer: any DatabaseWriter
 
     /// Opens (and creates or migrates) the database at `path`; its folder is created if missing.
+    /// A new database is readable by its owner only (SQLite gives its journal files the same mode).
     package init(path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
+        let created = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if created >= 0 { close(created) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         writer = try DatabasePool(path: path, configuration: configuration)
@@ -454,8 +458,69 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
 
     // MARK: Call records
 
+    /// Replaces a call's record, facts included (imports, tests).
     package func save(_ record: CallRecord) async throws {
         try await writer.write { db in try Self.insert(record, db) }
+    }
+
+    package func save(_ record: CallRecord, eventsStored: Int) async throws {
+        try await writer.write { db in try Self.grow(record, eventsStored: eventsStored, db) }
+    }
+
+    /// Upserts the call's row without touching what hangs from it, appends its new events, and
+    /// once it has ended, what it counts for.
+    private static func grow(_ record: CallRecord, eventsStored: Int, _ db: Database) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let intents = String(decoding: try encoder.encode(record.intents), as: UTF8.self)
+        let handoff = try record.handoff.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try db.execute(
+            sql: """
+                INSERT INTO calls (id, channel, started_at, started_epoch, ended_at, caller_hash, outcome, intents, survey_score, handoff)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET ended_at = excluded.ended_at, outcome = excluded.outcome,
+                    intents = excluded.intents, survey_score = excluded.survey_score, handoff = excluded.handoff
+                """,
+            arguments: [
+                record.id, record.channel, record.startedAt.iso, record.startedAt.epochSeconds, record.endedAt?.iso,
+                record.callerHash, record.outcome, intents, record.surveyScore, handoff,
+            ])
+        for (seq, event) in record.events.enumerated().dropFirst(eventsStored) {
+            try db.execute(
+                sql:
+                    "INSERT OR REPLACE INTO call_events (call_id, seq, type, at, at_epoch, fields) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    record.id, seq, event.type, event.at.iso, event.at.epochSeconds,
+                    String(decoding: try encoder.encode(event.fields), as: UTF8.self),
+                ])
+        }
+        if record.outcome != nil {
+            try retractFacts(of: record.id, db)
+            try saveFacts(CallFacts(record), db)
+        }
+    }
+
+    /// Closes the calls a stopped daemon left open (no outcome): each ends as `interrupted` at its
+    /// last event and is counted. Returns how many there were. Run at start, before any call.
+    @discardableResult
+    package func closeInterruptedCalls() async throws -> Int {
+        try await writer.write { db in
+            let open = try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE outcome IS NULL")
+            for row in open {
+                var record = try Self.record(row, db: db)
+                let stored = record.events.count
+                let last = record.events.last?.at ?? record.startedAt
+                record.append(
+                    CallEvent(
+                        kind: .callEnded, at: last,
+                        fields: [
+                            "outcome": .string(CallOutcome.interrupted.rawValue),
+                            "intents": .array(record.intents.map(JSONValue.string)),
+                        ]))
+                try Self.grow(record, eventsStored: stored, db)
+            }
+            return open.count
+        }
     }
 
     /// Saves many records in one transaction (imports, benchmarks).

@@ -1,3 +1,4 @@
+import CallbotCore
 package import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -11,8 +12,10 @@ package enum CallSignal: Sendable, Equatable {
     case key(Character)
     /// The transfer ended with this SIP status (200 answered, 486 busy, 408 timeout…).
     case transferFinished(Int)
-    /// The caller hung up (or the call was lost).
+    /// The caller hung up.
     case hangUp
+    /// The caller vanished without hanging up: no media for too long, or no answer to the probe.
+    case lost
 }
 
 /// An answered call, handed to the application.
@@ -28,61 +31,185 @@ package struct IncomingCall: Sendable {
     package let transfer: @Sendable (_ target: String, _ headers: [(String, String)]) async -> Void
 }
 
-/// The phone line: SIP over UDP on SwiftNIO, RTP per call, the user agent's decisions applied.
+/// The phone line: SIP over UDP and TCP on SwiftNIO, RTP per call, the user agent's decisions applied.
 ///
-/// A `Service`: on graceful shutdown it refuses new calls with 503, lets calls in progress go
-/// on for up to `drainGrace`, hangs up the rest and returns.
+/// One task owns the user agent: datagrams, stream messages, the calls' requests (hang up,
+/// transfer), media timeouts and the agent's own deadlines all arrive as inputs on one stream,
+/// and the effects of each are applied in order before the next is read. A `Service`: on
+/// graceful shutdown it refuses new calls with 503, lets calls in progress go on for up to
+/// `drainGrace`, hangs up the rest and returns.
 package final class SIPServer: Service, Sendable {
     package let listen: SIPAddress
+    private let settings: SIPSettings
     private let group: any EventLoopGroup
     private let logger: Logger
     private let drainGrace: Duration
+    private let limits: ConnectionLimits
     private let handleCall: @Sendable (IncomingCall) async -> Void
-    private let core: Core
     private let signals = SignalRouter()
     private let boundPort = NIOLockedValueBox<Int?>(nil)
+    private let snapshot = NIOLockedValueBox(Snapshot())
+    private let droppedUntrusted = NIOLockedValueBox(0)
+    /// Who may send, read on the network threads; replaced by `update`.
+    private let trusted: NIOLockedValueBox<[AddressBlock]>
+    /// The owner task's inputs while it runs; and who waits for the line to listen.
+    private let running = NIOLockedValueBox<Running>(Running())
+
+    struct Running {
+        var input: AsyncStream<Input>.Continuation?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
 
     package init(
         settings: SIPSettings, listen: SIPAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        drainGrace: Duration = .seconds(60), logger: Logger,
+        drainGrace: Duration = .seconds(60), limits: ConnectionLimits = ConnectionLimits(), logger: Logger,
         handleCall: @escaping @Sendable (IncomingCall) async -> Void
     ) {
         self.listen = listen
+        self.settings = settings
         self.group = group
         self.logger = logger
         self.drainGrace = drainGrace
+        self.limits = limits
         self.handleCall = handleCall
-        core = Core(agent: SIPUserAgent(settings: settings), logger: logger)
+        trusted = NIOLockedValueBox(settings.trustedPeers)
+    }
+
+    /// Returns once the line listens (at once if it does).
+    package func listening() async {
+        await withCheckedContinuation { continuation in
+            let now = running.withLockedValue { state in
+                guard state.input == nil else { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// New settings from a reloaded config: who may call, limits and timers of the calls to come
+    /// (the listen address stays).
+    package func update(_ settings: SIPSettings) {
+        trusted.withLockedValue { $0 = settings.trustedPeers }
+        _ = running.withLockedValue { $0.input }?.yield(.settings(settings))
+    }
+
+    /// Whether the owner task handles an input within `patience` (the watchdog's question).
+    package func isResponsive(within patience: Duration) async -> Bool {
+        guard let input = running.withLockedValue({ $0.input }) else { return false }
+        let answer = Answer()
+        input.yield(.ping(answer))
+        return await answer.wait(patience)
+    }
+
+    /// A yes that may come, or not in time.
+    final class Answer: Sendable {
+        private let state = NIOLockedValueBox<(answered: Bool, waiter: CheckedContinuation<Bool, Never>?)>(
+            (false, nil))
+
+        func yes() { settle(true) }
+
+        func wait(_ patience: Duration) async -> Bool {
+            let timeout = Task {
+                try? await Task.sleep(for: patience)
+                self.settle(false)
+            }
+            defer { timeout.cancel() }
+            return await withCheckedContinuation { continuation in
+                let already = state.withLockedValue { state -> Bool in
+                    if state.answered { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if already { continuation.resume(returning: true) }
+            }
+        }
+
+        private func settle(_ value: Bool) {
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
+                if value { state.answered = true }
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: value)
+        }
     }
 
     /// The UDP port actually bound (useful with port 0).
     package var port: Int? { boundPort.withLockedValue { $0 } }
 
-    /// What the user agent refused or dropped so far.
-    package func statistics() async -> SIPStatistics { await core.agent.statistics }
+    /// What the user agent refused or dropped so far, and what it holds.
+    package func statistics() -> SIPStatistics {
+        var statistics = snapshot.withLockedValue { $0.statistics }
+        statistics.droppedUntrusted += droppedUntrusted.withLockedValue { $0 }
+        return statistics
+    }
+
+    /// Calls, transactions and media sessions held now.
+    package var footprint: Snapshot { snapshot.withLockedValue { $0 } }
+
+    /// What the owner task last published.
+    package struct Snapshot: Sendable {
+        package var statistics = SIPStatistics()
+        package var calls = 0
+        package var serverTransactions = 0
+        package var clientTransactions = 0
+        package var mediaSessions = 0
+    }
+
+    enum Input: Sendable {
+        case message(Inbound)
+        case hangUp(callID: String, reason: String)
+        case transfer(callID: String, target: String, headers: [HeaderField])
+        case finished(callID: String)
+        case deadline
+        case drain
+        case drainOver
+        case settings(SIPSettings)
+        case ping(Answer)
+    }
+
+    struct HeaderField: Sendable {
+        let name: String
+        let value: String
+    }
 
     package func run() async throws {
-        let (stream, continuation) = AsyncStream.makeStream(of: Inbound.self, bufferingPolicy: .bufferingNewest(4096))
+        try DescriptorBudget(settings: settings, limits: limits).check(logger: logger)
+        let (inputs, input) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(8192))
+        let trusted = self.trusted
+        let admits: @Sendable (String) -> Bool = { host in
+            trusted.withLockedValue { blocks in blocks.contains { $0.contains(host) } }
+        }
+        let dropped = droppedUntrusted
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            // A datagram may be as large as UDP allows (an INVITE with ICE candidates is over 2 kB).
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramForwarder { continuation.yield($0) })
+                    try channel.pipeline.syncOperations.addHandler(
+                        DatagramForwarder(admits: admits, dropped: dropped) { input.yield(.message($0)) })
                 }
             }
             .bind(host: listen.host, port: listen.port).get()
         let port = channel.localAddress?.port ?? listen.port
         boundPort.withLockedValue { $0 = port }
-        let connections = StreamConnections(group: group, logger: logger) { continuation.yield($0) }
+        let connections = StreamConnections(group: group, limits: limits, logger: logger, admits: admits) {
+            input.yield(.message($0))
+        }
         let listener = try await connections.listen(host: listen.host, port: port)
         logger.info("SIP listening", metadata: ["sip.listen": "\(listen.host):\(port)", "sip.transports": "udp tcp"])
+        let waiters = running.withLockedValue { state in
+            state.input = input
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+        defer { running.withLockedValue { $0.input = nil } }
         let sender = Sender(channel: channel, connections: connections, logger: logger)
         let (runs, startCall) = AsyncStream.makeStream(of: CallRun.self)
-        defer {
-            continuation.finish()
-            startCall.finish()
-        }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 tasks.addTask {
@@ -91,148 +218,208 @@ package final class SIPServer: Service, Sendable {
                         for await run in runs { calls.addTask { await run.body() } }
                     }
                 }
-                tasks.addTask { [core] in
-                    // The user agent's timers: retransmissions, answers due, timeouts.
-                    let clock = ContinuousClock()
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(20), clock: clock)
-                        let effects = await core.tick()
-                        await self.perform(effects, sender: sender, startCall: startCall)
-                    }
+                var owner = Owner(
+                    server: self, agent: SIPUserAgent(settings: settings), input: input, sender: sender,
+                    startCall: startCall)
+                for await next in inputs {
+                    await owner.handle(next)
+                    if owner.isDone { break }
                 }
-                tasks.addTask { [core] in
-                    // Graceful shutdown: refuse new calls, wait for the others, then stop everything.
-                    try? await gracefulShutdown()
-                    await core.startDraining()
-                    let active = await core.agent.activeCalls
-                    self.logger.info("draining calls", metadata: ["calls.active": "\(active)"])
-                    let deadline = ContinuousClock.now + self.drainGrace
-                    while await core.agent.activeCalls > 0, ContinuousClock.now < deadline {
-                        try? await Task.sleep(for: .milliseconds(100))
-                    }
-                    for callID in await core.activeCallIDs() {
-                        await self.perform(await core.hangUp(callID), sender: sender, startCall: startCall)
-                    }
-                    try? await Task.sleep(for: .milliseconds(200))  // let the BYEs leave
-                    continuation.finish()
-                    startCall.finish()
-                }
-                for await inbound in stream {
-                    let effects = await core.receive(inbound.bytes, from: inbound.source)
-                    await perform(effects, sender: sender, startCall: startCall)
-                }
-                tasks.cancelAll()
+                owner.cancelTimer()
+                input.finish()
+                startCall.finish()
             }
         } onGracefulShutdown: {
-            // Handled by the draining task above.
+            input.yield(.drain)
         }
         try? await listener.close()
         connections.closeAll()
         try? await channel.close()
     }
 
-    /// Applies the user agent's effects.
-    private func perform(_ effects: [SIPEffect], sender: Sender, startCall: AsyncStream<CallRun>.Continuation) async {
-        for effect in effects {
-            switch effect {
-            case .send(let message, let address):
-                sender.send(message, to: address)
-            case .startMedia(let callID, let port, let agreement):
-                do {
-                    let session = try await RTPSession.open(
-                        host: listen.host, localPort: port, agreement: agreement, group: group, logger: logger
-                    ) { [signals] key in signals.send(callID, .key(key)) }
-                    await core.attach(callID, media: session)
-                } catch {
-                    logger.error("cannot open RTP", metadata: ["call.sip_id": "\(callID)", "error": "\(error)"])
+    /// The user agent and what its effects opened, owned by the one task that reads the inputs.
+    struct Owner {
+        let server: SIPServer
+        var agent: SIPUserAgent
+        let input: AsyncStream<Input>.Continuation
+        let sender: Sender
+        let startCall: AsyncStream<CallRun>.Continuation
+        let start = NIODeadline.now()
+        var media: [String: RTPSession] = [:]
+        /// Calls whose application task has not finished yet.
+        var running: Set<String> = []
+        var timer: Scheduled<Void>?
+        var timerAt = Double.infinity
+        var draining = false
+        var lingerUntil = Double.infinity
+        var isDone = false
+
+        var now: Double { Double((NIODeadline.now() - start).nanoseconds) / 1e9 }
+
+        mutating func handle(_ next: Input) async {
+            var effects: [SIPEffect]
+            switch next {
+            case .message(let inbound):
+                effects = agent.receive(inbound.bytes, from: inbound.source, now: now)
+            case .hangUp(let callID, let reason):
+                effects = agent.hangUp(callID, reason: reason, now: now)
+            case .transfer(let callID, let target, let headers):
+                effects = agent.transfer(callID, to: target, headers: headers.map { ($0.name, $0.value) }, now: now)
+            case .finished(let callID):
+                running.remove(callID)
+                if let session = media.removeValue(forKey: callID) { await session.stop() }
+                effects = []
+            case .deadline:
+                timerAt = .infinity
+                effects = agent.tick(now: now)
+            case .drain:
+                draining = true
+                agent.draining = true
+                server.logger.info("draining calls", metadata: ["calls.active": "\(agent.activeCalls)"])
+                let grace = server.drainGrace
+                let loop = server.group.next()
+                _ = loop.scheduleTask(in: TimeAmount(grace)) { [input] in input.yield(.drainOver) }
+                effects = []
+            case .drainOver:
+                effects = []
+                for callID in media.keys.sorted() { effects += agent.hangUp(callID, reason: "shutdown", now: now) }
+            case .settings(let settings):
+                agent.update(settings)
+                effects = []
+            case .ping(let answer):
+                answer.yes()
+                effects = []
+            }
+            await apply(effects)
+            publish()
+            if draining, running.isEmpty, agent.activeCalls == 0 {
+                // Let the last BYEs be answered (or time out) before the socket closes.
+                if lingerUntil == .infinity { lingerUntil = now + 2 }
+                if agent.footprint.clientTransactions == 0 || now >= lingerUntil { isDone = true }
+            }
+            schedule()
+        }
+
+        /// Applies effects in order; opening media may add the answer's own effects.
+        mutating func apply(_ effects: [SIPEffect]) async {
+            var queue = effects[...]
+            while let effect = queue.popFirst() {
+                switch effect {
+                case .send(let message, let address):
+                    sender.send(message, to: address)
+                case .startMedia(let callID, let port, let agreement):
+                    queue.insert(
+                        contentsOf: await openMedia(callID, port: port, agreement: agreement), at: queue.startIndex)
+                case .updateMedia(let callID, let agreement):
+                    media[callID]?.update(agreement)
+                case .callAnswered(let callID, let caller):
+                    guard let session = media[callID] else { continue }
+                    running.insert(callID)
+                    startCall.yield(server.callRun(callID: callID, caller: caller, media: session, input: input))
+                case .digits(let callID, let digits):
+                    for key in digits { server.signals.send(callID, .key(key)) }
+                case .transferFinished(let callID, let status):
+                    server.signals.send(callID, .transferFinished(status))
+                case .callEnded(let callID, let reason):
+                    server.logger.info("call ended", metadata: ["call.sip_id": "\(callID)", "reason": "\(reason)"])
+                    let lost = reason == "media_timeout" || reason == "caller_lost"
+                    server.signals.send(callID, lost ? .lost : .hangUp)
+                    server.signals.close(callID)
+                    if !running.contains(callID), let session = media.removeValue(forKey: callID) {
+                        await session.stop()
+                    }
                 }
-            case .updateMedia(let callID, let agreement):
-                await core.media(callID)?.update(agreement)
-            case .callAnswered(let callID, let caller):
-                guard let media = await core.media(callID) else {
-                    await perform(await core.hangUp(callID), sender: sender, startCall: startCall)
-                    continue
-                }
-                let callSignals = signals.open(callID)
-                let call = IncomingCall(
-                    callID: callID, caller: caller, media: media, signals: callSignals,
-                    hangUp: { [core] in
-                        await self.perform(await core.hangUp(callID), sender: sender, startCall: startCall)
-                    },
-                    transfer: { [core] target, headers in
-                        await self.perform(
-                            await core.transfer(callID, to: target, headers: headers), sender: sender,
-                            startCall: startCall)
-                    })
-                startCall.yield(
-                    CallRun { [core, handleCall, signals] in
-                        await withDiscardingTaskGroup { group in
-                            group.addTask { await media.runSender() }
-                            await handleCall(call)
-                            await self.perform(await core.hangUp(callID), sender: sender, startCall: startCall)
-                            await media.stop()
-                        }
-                        let heard = media.receiveStatistics
-                        for (kind, count) in [
-                            ("late", heard.late), ("concealed", heard.concealedFrames),
-                            ("dropped", heard.droppedFrames),
-                        ] where count > 0 {
-                            Counter(label: "callbot_rtp_frames_total", dimensions: [("kind", kind)]).increment(
-                                by: count)
-                        }
-                        self.logger.info(
-                            "call media",
-                            metadata: [
-                                "call.sip_id": "\(callID)", "rtp.sent": "\(media.packetCounts.sent)",
-                                "rtp.received": "\(heard.received)", "rtp.late": "\(heard.late)",
-                                "rtp.concealed_frames": "\(heard.concealedFrames)",
-                            ])
-                        await core.forget(callID)
-                        signals.close(callID)
-                    })
-            case .digits(let callID, let digits):
-                for key in digits { signals.send(callID, .key(key)) }
-            case .transferFinished(let callID, let status):
-                signals.send(callID, .transferFinished(status))
-            case .callEnded(let callID, let reason):
-                logger.info("call ended", metadata: ["call.sip_id": "\(callID)", "reason": "\(reason)"])
-                signals.send(callID, .hangUp)
-                signals.close(callID)
             }
         }
+
+        /// Opens the call's RTP socket; when that fails (no descriptor left, port taken) the call is refused.
+        mutating func openMedia(_ callID: String, port: Int, agreement: MediaAgreement) async -> [SIPEffect] {
+            let signals = server.signals
+            do {
+                let session = try await RTPSession.open(
+                    host: server.listen.host, localPort: port, agreement: agreement, group: server.group,
+                    logger: server.logger, inactivityTimeout: server.settings.mediaTimeout,
+                    onKey: { key in signals.send(callID, .key(key)) },
+                    onInactive: { [input] in input.yield(.hangUp(callID: callID, reason: "media_timeout")) })
+                media[callID] = session
+                return agent.mediaReady(callID, now: now)
+            } catch {
+                server.logger.error(
+                    "cannot open RTP: refusing the call", metadata: ["call.sip_id": "\(callID)", "error": "\(error)"])
+                Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "no_media")]).increment()
+                return agent.mediaFailed(callID, now: now)
+            }
+        }
+
+        static let callsHeld = Gauge(label: "callbot_sip_calls_held")
+        static let transactionsHeld = Gauge(label: "callbot_sip_transactions_held")
+
+        func publish() {
+            let footprint = agent.footprint
+            Self.callsHeld.record(footprint.calls)
+            Self.transactionsHeld.record(footprint.serverTransactions + footprint.clientTransactions)
+            let statistics = agent.statistics
+            let sessions = media.count
+            server.snapshot.withLockedValue {
+                $0 = Snapshot(
+                    statistics: statistics, calls: footprint.calls, serverTransactions: footprint.serverTransactions,
+                    clientTransactions: footprint.clientTransactions, mediaSessions: sessions)
+            }
+        }
+
+        /// Wakes the owner at the agent's next deadline (and no earlier than needed).
+        mutating func schedule() {
+            var next = agent.nextDeadline
+            if lingerUntil < .infinity { next = min(next, lingerUntil) }
+            guard next < timerAt else { return }
+            timer?.cancel()
+            timerAt = next
+            let delay = TimeAmount.nanoseconds(Int64(max(0, (next - now) * 1e9).rounded(.up)))
+            timer = server.group.next().scheduleTask(in: delay) { [input] in input.yield(.deadline) }
+        }
+
+        func cancelTimer() { timer?.cancel() }
     }
 
-    /// The user agent and the calls' plumbing, behind one actor.
-    actor Core {
-        var agent: SIPUserAgent
-        let logger: Logger
-        let start = ContinuousClock.now
-        var media: [String: RTPSession] = [:]
-
-        init(agent: SIPUserAgent, logger: Logger) {
-            self.agent = agent
-            self.logger = logger
+    /// The work of one answered call: the application, then the hang-up and the media's counts.
+    func callRun(callID: String, caller: String?, media: RTPSession, input: AsyncStream<Input>.Continuation) -> CallRun
+    {
+        let call = IncomingCall(
+            callID: callID, caller: caller, media: media, signals: signals.open(callID),
+            hangUp: { input.yield(.hangUp(callID: callID, reason: "local_bye")) },
+            transfer: { target, headers in
+                input.yield(
+                    .transfer(
+                        callID: callID, target: target, headers: headers.map { HeaderField(name: $0.0, value: $0.1) }))
+            })
+        return CallRun { [handleCall, logger, signals] in
+            await withDiscardingTaskGroup { group in
+                group.addTask { await media.runSender() }
+                await handleCall(call)
+                input.yield(.hangUp(callID: callID, reason: "local_bye"))
+                await media.stop()
+            }
+            let heard = media.receiveStatistics
+            for (kind, count) in [
+                ("late", heard.late), ("concealed", heard.concealedFrames), ("dropped", heard.droppedFrames),
+            ] where count > 0 {
+                Counter(label: "callbot_rtp_frames_total", dimensions: [("kind", kind)]).increment(by: count)
+            }
+            let refused = media.refusedPackets
+            for (reason, count) in [("source", refused.source), ("ssrc", refused.ssrc)] where count > 0 {
+                Counter(label: "callbot_rtp_refused_total", dimensions: [("reason", reason)]).increment(by: count)
+            }
+            logger.info(
+                "call media",
+                metadata: [
+                    "call.sip_id": "\(callID)", "rtp.sent": "\(media.packetCounts.sent)",
+                    "rtp.received": "\(heard.received)", "rtp.late": "\(heard.late)",
+                    "rtp.concealed_frames": "\(heard.concealedFrames)",
+                    "rtp.refused": "\(refused.source + refused.ssrc)",
+                ])
+            signals.close(callID)
+            input.yield(.finished(callID: callID))
         }
-
-        var now: Double {
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        }
-
-        func receive(_ bytes: [UInt8], from source: SIPAddress) -> [SIPEffect] {
-            agent.receive(bytes, from: source, now: now)
-        }
-        func tick() -> [SIPEffect] { agent.tick(now: now) }
-        func hangUp(_ callID: String) -> [SIPEffect] { agent.hangUp(callID, now: now) }
-        func transfer(_ callID: String, to target: String, headers: [(String, String)]) -> [SIPEffect] {
-            agent.transfer(callID, to: target, headers: headers, now: now)
-        }
-        func startDraining() { agent.draining = true }
-        func activeCallIDs() -> [String] { Array(media.keys) }
-        func attach(_ callID: String, media session: RTPSession) { media[callID] = session }
-        func media(_ callID: String) -> RTPSession? { media[callID] }
-
-        func forget(_ callID: String) { media[callID] = nil }
     }
 
     /// The signal streams of answered calls, fed from SIP and from RTP threads alike.
@@ -275,7 +462,8 @@ package final class SIPServer: Service, Sendable {
                 return
             }
             guard let destination = try? SocketAddress(ipAddress: address.host, port: address.port) else {
-                logger.warning("cannot send SIP to \(address)")
+                // The address came from a peer's message: it is not logged.
+                logger.warning("cannot send SIP: not an address literal")
                 return
             }
             let buffer = channel.allocator.buffer(bytes: bytes)
@@ -290,17 +478,31 @@ struct Inbound: Sendable {
     let source: SIPAddress
 }
 
-/// Forwards every datagram.
+/// Forwards the datagrams of trusted sources; the others are dropped here, on the network thread,
+/// and counted.
 private final class DatagramForwarder: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let admits: @Sendable (String) -> Bool
+    let dropped: NIOLockedValueBox<Int>
     let forward: @Sendable (Inbound) -> Void
 
-    init(_ forward: @escaping @Sendable (Inbound) -> Void) { self.forward = forward }
+    init(
+        admits: @escaping @Sendable (String) -> Bool, dropped: NIOLockedValueBox<Int>,
+        forward: @escaping @Sendable (Inbound) -> Void
+    ) {
+        self.admits = admits
+        self.dropped = dropped
+        self.forward = forward
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = Self.unwrapInboundIn(data)
-        let source = SIPAddress(
-            host: envelope.remoteAddress.ipAddress ?? "0.0.0.0", port: envelope.remoteAddress.port ?? 0)
+        guard let host = envelope.remoteAddress.ipAddress, admits(host) else {
+            dropped.withLockedValue { $0 += 1 }
+            SIPUserAgent.droppedUntrusted.increment()
+            return
+        }
+        let source = SIPAddress(host: host, port: envelope.remoteAddress.port ?? 0)
         forward(Inbound(bytes: Array(envelope.data.readableBytesView), source: source))
     }
 }

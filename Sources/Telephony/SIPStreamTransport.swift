@@ -1,28 +1,55 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
-import NIOCore
+package import NIOCore
 import NIOPosix
+
+/// Bounds on SIP over TCP, so that no peer can wear the daemon down.
+package struct ConnectionLimits: Sendable {
+    /// Open connections in all, accepted and opened.
+    package var maxConnections: Int
+    /// Open connections from one address.
+    package var maxPerSource: Int
+    /// A connection with no traffic at all for this long is closed.
+    package var idleTimeout: Duration
+    /// A message that has begun must be complete within this time (slow senders are cut off).
+    package var messageTimeout: Duration
+
+    package init(
+        maxConnections: Int = 512, maxPerSource: Int = 64, idleTimeout: Duration = .seconds(900),
+        messageTimeout: Duration = .seconds(10)
+    ) {
+        self.maxConnections = maxConnections
+        self.maxPerSource = maxPerSource
+        self.idleTimeout = idleTimeout
+        self.messageTimeout = messageTimeout
+    }
+}
 
 /// SIP over TCP: the listener, the open connections by peer address, and the framing of each byte stream.
 ///
-/// Responses and in-dialog requests to a peer reuse its connection; a request to a peer without one
-/// opens a connection. Connections are capped and closed after a long idle time.
+/// A connection from an address that is not trusted is closed as soon as it is accepted, before
+/// anything is read from it. Responses and in-dialog requests to a peer reuse its connection; a
+/// request to a peer without one opens a connection. Connections are capped in all and per
+/// address, closed after a long idle time, and cut off when a message takes too long to arrive.
 final class StreamConnections: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let forward: @Sendable (Inbound) -> Void
+    private let admits: @Sendable (String) -> Bool
     private let channels = NIOLockedValueBox<[SIPAddress: EventLoopFuture<any Channel>]>([:])
-    private let maxConnections: Int
-    private let idleTimeout: TimeAmount
+    private let limits: ConnectionLimits
+    static let refusedUntrusted = Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "untrusted")])
+    static let refusedLimit = Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "connection_limit")])
 
     init(
-        group: any EventLoopGroup, logger: Logger, maxConnections: Int = 2048, idleTimeout: TimeAmount = .minutes(32),
-        forward: @escaping @Sendable (Inbound) -> Void
+        group: any EventLoopGroup, limits: ConnectionLimits, logger: Logger,
+        admits: @escaping @Sendable (String) -> Bool, forward: @escaping @Sendable (Inbound) -> Void
     ) {
         self.group = group
         self.logger = logger
-        self.maxConnections = maxConnections
-        self.idleTimeout = idleTimeout
+        self.limits = limits
+        self.admits = admits
         self.forward = forward
     }
 
@@ -30,17 +57,23 @@ final class StreamConnections: Sendable {
     func listen(host: String, port: Int) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try self.adopt(channel) }
             }
             .bind(host: host, port: port).get()
     }
 
+    /// Open connections, for tests and metrics.
+    var count: Int { channels.withLockedValue { $0.count } }
+
     /// Sends bytes on the connection to `address`, opening one if there is none.
     func send(_ bytes: [UInt8], to address: SIPAddress) {
-        let (future, opened) = channels.withLockedValue { open -> (EventLoopFuture<any Channel>, Bool) in
+        let (future, opened) = channels.withLockedValue { open -> (EventLoopFuture<any Channel>?, Bool) in
             if let existing = open[address] { return (existing, false) }
+            guard open.count < limits.maxConnections else { return (nil, false) }
             let connecting = ClientBootstrap(group: group)
                 .connectTimeout(.seconds(5))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -51,11 +84,15 @@ final class StreamConnections: Sendable {
             open[address] = connecting
             return (connecting, true)
         }
+        guard let future else {
+            Self.refusedLimit.increment()
+            logger.warning("too many SIP connections: a message is not sent")
+            return
+        }
         if opened {
             future.whenFailure { [logger] error in
                 self.forget(address)
-                logger.warning(
-                    "cannot connect SIP over TCP", metadata: ["sip.peer": "\(address)", "error": "\(error)"])
+                logger.warning("cannot connect SIP over TCP", metadata: ["error": "\(error)"])
             }
         }
         future.whenSuccess { channel in
@@ -71,21 +108,27 @@ final class StreamConnections: Sendable {
         for future in all { future.whenSuccess { $0.close(promise: nil) } }
     }
 
-    /// Registers an accepted connection, or closes it when there are too many.
+    /// Registers an accepted connection, or closes it at once: untrusted, or over a limit.
     private func adopt(_ channel: any Channel) throws {
-        guard let remote = channel.remoteAddress, let host = remote.ipAddress, let port = remote.port else {
-            channel.close(promise: nil)
+        guard let remote = channel.remoteAddress, let host = remote.ipAddress, let port = remote.port,
+            admits(host)
+        else {
+            Self.refusedUntrusted.increment()
+            channel.close(mode: .all, promise: nil)
             return
         }
         let peer = SIPAddress(host: host, port: port, transport: .tcp)
         let accepted = channels.withLockedValue { open in
-            guard open.count < maxConnections else { return false }
+            guard open.count < limits.maxConnections,
+                open.keys.lazy.filter({ $0.host == host }).count < limits.maxPerSource
+            else { return false }
             open[peer] = channel.eventLoop.makeSucceededFuture(channel)
             return true
         }
         guard accepted else {
+            Self.refusedLimit.increment()
             logger.warning("too many SIP connections: closing a new one")
-            channel.close(promise: nil)
+            channel.close(mode: .all, promise: nil)
             return
         }
         try addFramer(to: channel, peer: peer)
@@ -93,8 +136,11 @@ final class StreamConnections: Sendable {
 
     private func addFramer(to channel: any Channel, peer: SIPAddress) throws {
         try channel.pipeline.syncOperations.addHandlers(
-            IdleStateHandler(allTimeout: idleTimeout),
-            SIPStreamFramer(peer: peer, forward: forward) { [weak self] in self?.forget(peer) })
+            IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)),
+            SIPStreamFramer(peer: peer, messageTimeout: TimeAmount(limits.messageTimeout), forward: forward) {
+                [weak self] in
+                self?.forget(peer)
+            })
     }
 
     private func forget(_ peer: SIPAddress) {
@@ -114,12 +160,19 @@ final class SIPStreamFramer: ChannelInboundHandler {
     private let peer: SIPAddress
     private let forward: @Sendable (Inbound) -> Void
     private let closed: () -> Void
+    private let messageTimeout: TimeAmount
     private let parser = SIPParser()
     private var pending: [UInt8] = []
     private var broken = false
+    /// Closes the connection if the message begun is not complete in time.
+    private var slowMessage: Scheduled<Void>?
 
-    init(peer: SIPAddress, forward: @escaping @Sendable (Inbound) -> Void, closed: @escaping () -> Void) {
+    init(
+        peer: SIPAddress, messageTimeout: TimeAmount, forward: @escaping @Sendable (Inbound) -> Void,
+        closed: @escaping () -> Void
+    ) {
         self.peer = peer
+        self.messageTimeout = messageTimeout
         self.forward = forward
         self.closed = closed
     }
@@ -127,6 +180,7 @@ final class SIPStreamFramer: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !broken else { return }
         pending += Self.unwrapInboundIn(data).readableBytesView
+        defer { watchForSlowMessage(context: context) }
         while !pending.isEmpty {
             if skipKeepAlive(context: context) { continue }
             do {
@@ -136,6 +190,8 @@ final class SIPStreamFramer: ChannelInboundHandler {
                 case .message(_, let consumed):
                     forward(Inbound(bytes: Array(pending[..<consumed]), source: peer))
                     pending.removeFirst(consumed)
+                    slowMessage?.cancel()
+                    slowMessage = nil
                 }
             } catch {
                 broken = true
@@ -146,6 +202,14 @@ final class SIPStreamFramer: ChannelInboundHandler {
                 return
             }
         }
+    }
+
+    /// Starts the clock when a message has begun and none is running; the clock is not reset by
+    /// more bytes, so a sender trickling a byte at a time is cut off all the same.
+    private func watchForSlowMessage(context: ChannelHandlerContext) {
+        guard !pending.isEmpty, slowMessage == nil, !broken else { return }
+        let channel = context.channel
+        slowMessage = context.eventLoop.scheduleTask(in: messageTimeout) { channel.close(promise: nil) }
     }
 
     /// Drops the CRLFs between messages; answers a double-CRLF ping. True when something was dropped.
@@ -170,7 +234,16 @@ final class SIPStreamFramer: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        slowMessage?.cancel()
         closed()
         context.fireChannelInactive()
+    }
+}
+
+extension TimeAmount {
+    /// The same span, to the nanosecond.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -55,6 +55,8 @@ struct Callbotd: AsyncParsableCommand {
     var listDevices = false
 
     func run() async throws {
+        // Whatever the daemon creates (database, token, caches) is the service's alone.
+        umask(0o077)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel =
@@ -104,6 +106,11 @@ struct Callbotd: AsyncParsableCommand {
             throw ValidationError("PostgreSQL storage is not built yet; use storage.driver sqlite or --db")
         }
         let store = try SQLiteStore(path: path)
+        let interrupted = try await store.closeInterruptedCalls()
+        if interrupted > 0 {
+            logger.warning(
+                "calls left open by an interrupted run closed as such", metadata: ["count": "\(interrupted)"])
+        }
         let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
         let clock = SystemClock(timeZone: deployment.config.service.timeZone)
         let purged = try await store.purgeTranscripts(
@@ -111,15 +118,6 @@ struct Callbotd: AsyncParsableCommand {
         if purged > 0 { logger.info("transcripts past retention erased", metadata: ["count": "\(purged)"]) }
 
         let synthesizer = try EspeakSynthesizer.shared()
-        let audioDirectory = ((config as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
-            "audio")
-        let prompts = PromptLibrary(
-            audioDirectory: audioDirectory.isEmpty ? "audio" : audioDirectory, messages: deployment.messages.messages,
-            synthesizer: synthesizer, cacheDirectory: promptCache, personal: DialogueMessages.personal)
-        let started = ContinuousClock.now
-        await prompts.prewarm()
-        logger.info("prompts ready", metadata: ["seconds": "\(ContinuousClock.now - started)"])
-
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // The admin address: health, /metrics, the report.
         var admin = deployment.config.admin
@@ -167,7 +165,7 @@ struct Callbotd: AsyncParsableCommand {
         logger.info(
             "speech", metadata: ["engine": "\(speechSettings.engine.rawValue)", "model": "\(speechSettings.model)"])
 
-        // The fallback: its models, and the bundled embedding engine when it is the one.
+        // The fallback's models; the knowledge base itself belongs to the live deployment.
         let assistantSettings = deployment.config.assistant
         let models: AssistantModels
         do {
@@ -176,26 +174,24 @@ struct Callbotd: AsyncParsableCommand {
             logger.critical("invalid configuration: assistant: \(error)")
             throw ExitCode(2)
         }
-        let assistant = Assistant(deployment: deployment, embedder: models.embedder, writer: models.writer)
-        let embedKnowledge: @Sendable () async -> Void = { [logger] in
-            let started = ContinuousClock.now
-            if await assistant.prepare() {
-                logger.info("knowledge base embedded", metadata: ["seconds": "\(ContinuousClock.now - started)"])
-            } else {
-                logger.error("cannot embed the knowledge base; the fallback retrieves lexically meanwhile")
-            }
-        }
+        let live = await LiveDeployment(
+            deployment,
+            parts: .init(
+                configFolder: config, store: store, pseudonymizer: pseudonymizer, synthesizer: synthesizer,
+                promptCache: promptCache, models: models, recognizer: recognizer,
+                desk: AgentDesk(capacity: deployment.config.agents.capacity), logger: logger))
         if assistantSettings.embeddings.engine == .local {
             if let home = BundledEngine.locateHome(environment: environment) {
                 services.append(
                     .init(
                         service: BundledEngine.embeddings(
-                            assistantSettings.embeddings, home: home, logger: logger, whenReady: embedKnowledge)))
+                            assistantSettings.embeddings, home: home, logger: logger,
+                            whenReady: { await live.embedKnowledge() })))
             } else {
                 logger.error("the embedding engine's home is not found (set CALLBOT_HOME); lexical retrieval only")
             }
         } else if models.embedder != nil {
-            Task { await embedKnowledge() }
+            Task { await live.embedKnowledge() }
         }
         let (retrieval, answers) = AssistantModels.describe(assistantSettings)
         logger.info(
@@ -203,18 +199,7 @@ struct Callbotd: AsyncParsableCommand {
             metadata: [
                 "fiches": "\(deployment.knowledge.count)", "retrieval": "\(retrieval)", "answers": "\(answers)",
             ])
-        let speech = recognizer.map {
-            CallerSpeech(
-                recognizer: $0, hints: SpeechSetup.hints(deployment), turn: SpeechSetup.turnSettings(speechSettings),
-                logger: logger)
-        }
-        let context = PhoneCall.Context(
-            deployment: deployment, understander: Understander(deployment: deployment),
-            ports: Scheduler(
-                config: deployment.config, store: store, pseudonymizer: pseudonymizer,
-                assistant: { question in await assistant.reply(to: question) }), records: store,
-            pseudonymizer: pseudonymizer, prompts: prompts, clock: clock, logger: logger,
-            desk: AgentDesk(capacity: deployment.config.agents.capacity), speech: speech)
+        let notifier = SystemdNotifier()
         if lineKind == .local {
             var localLine = deployment.config.localLine
             if let inputDevice { localLine.inputDevice = inputDevice }
@@ -222,10 +207,15 @@ struct Callbotd: AsyncParsableCommand {
             services.append(
                 .init(
                     service: LocalLine(settings: localLine, once: once, logger: logger) { call in
-                        await PhoneCall.run(call, context)
+                        await PhoneCall.run(call, live.context)
                     },
                     // After its one call (--once), the daemon stops as on SIGTERM.
                     successTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(
+                .init(
+                    service: Supervisor(
+                        notifier: notifier, logger: logger, ready: {}, responsive: { true },
+                        reload: { _ = await live.reload() })))
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -234,21 +224,43 @@ struct Callbotd: AsyncParsableCommand {
             logger.info("stopped")
             return
         }
-        let settings = SIPSettings(
-            publicAddress: SIPAddress(host: line.publicAddress ?? line.listenHost, port: line.listenPort),
-            trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,
-            answerDelay: Double(line.answerDelayMilliseconds) / 1000,
-            transferTimeout: Double(line.transferTimeoutSeconds), userAgent: "Callbot")
+        let listen = SIPAddress(host: line.listenHost, port: line.listenPort)
         let server = SIPServer(
-            settings: settings, listen: SIPAddress(host: line.listenHost, port: line.listenPort),
-            drainGrace: .seconds(line.drainGraceSeconds), logger: logger
-        ) { call in await PhoneCall.run(CallLine(sip: call), context) }
+            settings: Self.sipSettings(line), listen: listen, drainGrace: .seconds(line.drainGraceSeconds),
+            limits: ConnectionLimits(
+                maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource,
+                messageTimeout: .seconds(max(1, line.messageTimeoutSeconds))),
+            logger: logger
+        ) { call in await PhoneCall.run(CallLine(sip: call), live.context) }
         services.append(.init(service: server))
+        services.append(
+            .init(
+                service: Supervisor(
+                    notifier: notifier, logger: logger, ready: { await server.listening() },
+                    responsive: { await server.isResponsive(within: .seconds(2)) },
+                    reload: { [line] in
+                        // The listen address and port ranges given on the command line stay.
+                        guard let fresh = await live.reload() else { return }
+                        var reloaded = fresh.config.line
+                        (reloaded.listenHost, reloaded.listenPort, reloaded.rtpPorts) =
+                            (line.listenHost, line.listenPort, line.rtpPorts)
+                        server.update(Self.sipSettings(reloaded))
+                    })))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await models.shutdown()
         logger.info("stopped")
+    }
+
+    /// The user agent's settings from the line's.
+    static func sipSettings(_ line: LineSettings) -> SIPSettings {
+        SIPSettings(
+            publicAddress: SIPAddress(host: line.publicAddress ?? line.listenHost, port: line.listenPort),
+            trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,
+            answerDelay: Double(line.answerDelayMilliseconds) / 1000,
+            transferTimeout: Double(line.transferTimeoutSeconds), probeInterval: Double(line.probeIntervalSeconds),
+            mediaTimeout: Double(line.mediaTimeoutSeconds), userAgent: "Callbot")
     }
 }

@@ -103,6 +103,7 @@ extension CallSignal {
         case .key: "key"
         case .transferFinished(let status): "transfer finished \(status)"
         case .hangUp: "hang-up"
+        case .lost: "caller lost"
         }
     }
 }
@@ -162,6 +163,8 @@ final class PhoneChannel: CallChannel {
 
     func hangUp() async { await call.hangUp() }
 
+    func ending() async -> DialogueEvent { await inbox.ending }
+
     func note(_ event: CallEvent) async {
         guard EventKind.reported.contains(event.kind) else { return }
         logger.info(
@@ -176,6 +179,7 @@ extension LineSignal {
         case .key(let key): self = .key(key)
         case .transferFinished(let status): self = .transferFinished(status)
         case .hangUp: self = .hangUp
+        case .lost: self = .lost
         }
     }
 }

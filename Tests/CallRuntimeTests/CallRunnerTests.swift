@@ -218,7 +218,10 @@ final class Script: CallChannel {
 /// Records kept in memory.
 actor Records: CallRecordStore {
     var saved: [CallRecord] = []
-    func save(_ record: CallRecord) async throws { saved.append(record) }
+    func save(_ record: CallRecord, eventsStored: Int) async throws {
+        saved.removeAll { $0.id == record.id }
+        saved.append(record)
+    }
     func records(limit: Int) async throws -> [CallRecord] { saved }
     func record(id: String) async throws -> CallRecord? { saved.first { $0.id == id } }
     func lastRecord() async throws -> CallRecord? { saved.last }

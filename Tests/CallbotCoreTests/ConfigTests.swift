@@ -58,6 +58,18 @@ import Testing
         #expect(e.reason.contains("unknown key \"capacitee\""))
     }
 
+    @Test func trustedPeersTakeAddressesAndBlocksOnly() throws {
+        // "127.0.0.1/-8" used to pass and trust everyone; "localhost" passed and dropped every call.
+        for bad in ["\"127.0.0.1/-8\"", "\"localhost\"", "\"10.0.0.0/33\"", "\"192.168.1\"", "\"::1/200\""] {
+            let broken = callbot.replacing(
+                "  trusted_peers: [\"127.0.0.0/8\", \"::1\"]", with: "  trusted_peers: [\"::1\", \(bad)]")
+            let e = try #require(error(callbot: broken), "\(bad) accepted")
+            #expect(e.file == "callbot.yaml" && e.line == line(of: "trusted_peers", in: broken))
+            #expect(e.reason.contains("IP address or a CIDR block"), "\(e.reason)")
+        }
+        #expect(demo.config.line.trustedPeers.map(\.description) == ["127.0.0.0/8", "::1"])
+    }
+
     @Test func speechSettingsAreCheckedWhereTheyAreWritten() throws {
         #expect(demo.config.speech.engine == .local && demo.config.speech.trailingSilenceMilliseconds == 600)
         #expect(demo.config.lineKind == .sip)

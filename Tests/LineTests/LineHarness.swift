@@ -20,7 +20,7 @@ final class Daemon {
     let folder = NSTemporaryDirectory() + "callbot-line-" + UUID().uuidString
     let sipPort: Int
     let process = Process()
-    var database: String { folder + "/callbot.sqlite" }
+    let database: String
     var log: String { (try? String(contentsOfFile: folder + "/callbotd.log", encoding: .utf8)) ?? "" }
 
     /// Starts the daemon; `edit` may change the copied `callbot.yaml` and `messages.fr.yaml`;
@@ -35,9 +35,10 @@ final class Daemon {
         sipPort: Int, rtpPorts: String, speechPort: Int? = nil, embeddingPort: Int? = nil, fiches: [String] = [],
         arguments: [String] = [],
         environment extra: [String: String] = [:], ready: String = "SIP listening", console: Bool = false,
-        edit: (inout String, inout String) -> Void = { _, _ in }
+        database: String? = nil, edit: (inout String, inout String) -> Void = { _, _ in }
     ) throws {
         self.sipPort = sipPort
+        self.database = database ?? folder + "/callbot.sqlite"
         let fm = FileManager.default
         try fm.createDirectory(atPath: folder + "/config", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: folder + "/prompts", withIntermediateDirectories: true)
@@ -73,14 +74,13 @@ final class Daemon {
         try messages.write(toFile: folder + "/prompts/messages.fr.yaml", atomically: true, encoding: .utf8)
         _ = fm.createFile(atPath: folder + "/callbotd.log", contents: nil)
         process.executableURL = URL(fileURLWithPath: binary(console ? "callbotctl" : "callbotd"))
-        process.arguments =
-            console
-            ? ["console", "--config", folder + "/config", "--db", database] + arguments
-            : [
-                "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
-                database,
-                "--prompt-cache", repositoryRoot + "/var/cache/prompts", "--admin-listen", "127.0.0.1:0",
-            ] + arguments
+        let database: String = self.database
+        let line: [String] = [
+            "--config", folder + "/config", "--sip-listen", "127.0.0.1:\(sipPort)", "--rtp-ports", rtpPorts, "--db",
+            database, "--prompt-cache", repositoryRoot + "/var/cache/prompts", "--admin-listen", "127.0.0.1:0",
+        ]
+        let local: [String] = ["console", "--config", folder + "/config", "--db", database]
+        process.arguments = (console ? local : line) + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment["CALLBOT_PSEUDONYM_KEY"] = "line-test-key"
@@ -149,16 +149,17 @@ final class Daemon {
     /// `transport` is SIPp's `-t` mode: `u1` (UDP) or `t1` (one TCP connection).
     func sipp(
         _ scenario: String, port: Int, mediaPort: Int, variables: [String: String] = [:], transport: String = "u1",
-        timeout: Int = 60
+        extra: [String] = [], timeout: Int = 60
     ) throws -> (status: Int32, output: String) {
         var arguments = [
             "-t", transport,
             "-sf", scenario.hasPrefix("/") ? scenario : repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i",
             "127.0.0.1", "-p", String(port), "-mi",
-            "127.0.0.1", "-mp", String(mediaPort), "-m", "1", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
+            "127.0.0.1", "-mp", String(mediaPort), "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
             "-trace_err", "-error_file", folder + "/sipp-errors.log",
         ]
         for (name, value) in variables { arguments += ["-set", name, value] }
+        arguments += extra.contains("-m") ? extra : extra + ["-m", "1"]
         arguments.append("127.0.0.1:\(sipPort)")
         let run = try runProcess("/usr/bin/sipp", arguments, in: folder)
         let errors = (try? String(contentsOfFile: folder + "/sipp-errors.log", encoding: .utf8)) ?? ""

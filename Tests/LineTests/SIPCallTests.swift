@@ -183,7 +183,7 @@ extension Line {
                 (
                     request("OPTIONS", branch: "ver").replacingOccurrences(
                         of: "SIP/2.0\r\nVia", with: "SIP/7.0\r\nVia"),
-                    "SIP/2.0 400"
+                    "SIP/2.0 505"
                 ),
                 (request("OPTIONS", branch: "hdr", extra: "Bad Header Name: x\r\n"), "SIP/2.0 400"),
                 (
@@ -199,7 +199,20 @@ extension Line {
                     "SIP/2.0 488"
                 ),
                 (request("FOO", branch: "foo"), "SIP/2.0 501"),
-                (request("OPTIONS", branch: "nocseq").replacingOccurrences(of: "CSeq: 1 OPTIONS\r\n", with: ""), nil),
+                (
+                    request("OPTIONS", branch: "nocseq").replacingOccurrences(of: "CSeq: 1 OPTIONS\r\n", with: ""),
+                    "SIP/2.0 400"
+                ),
+                (request("OPTIONS", branch: "require", extra: "Require: foo\r\n"), "SIP/2.0 420"),
+                (request("OPTIONS", branch: "twice", extra: "Call-ID: again@t\r\n"), "SIP/2.0 400"),
+                (
+                    request("OPTIONS", branch: "nobranch").replacingOccurrences(
+                        of: ";branch=z9hG4bK-nobranch", with: ""), "SIP/2.0 200"
+                ),
+                (
+                    request("OPTIONS", branch: "novia").replacingOccurrences(
+                        of: "Via: SIP/2.0/UDP 127.0.0.1:25066;branch=z9hG4bK-novia\r\n", with: ""), nil
+                ),
                 ("\u{0}\u{1}\u{2} binary garbage", nil),
                 (
                     "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-stray\r\nCSeq: 9 BYE\r\nCall-ID: stray\r\n\r\n",
@@ -209,6 +222,16 @@ extension Line {
             ]
             for (message, expected) in corpus {
                 let answer = exchange(message)
+                if message.hasPrefix("INVITE"), let answer,
+                    let to = answer.split(separator: "\r\n").first(where: {
+                        $0.hasPrefix("To:")
+                    })
+                {
+                    // The refusal is repeated until acknowledged (RFC 3261 §17.2.1).
+                    let ack = request("ACK", branch: "sdp")
+                        .replacingOccurrences(of: "To: <sip:bot@127.0.0.1>", with: String(to))
+                    socket.send(Array(ack.utf8), to: 25075)
+                }
                 if let expected {
                     #expect(answer?.hasPrefix(expected) == true, "\(message.prefix(60)) → \(answer ?? "nothing")")
                 } else {

@@ -1,4 +1,5 @@
 import Foundation
+import Indicators
 import Testing
 
 @testable import CallbotCore
@@ -118,6 +119,38 @@ final class ScratchFile {
         #expect(cleared == 1)
         let purged = try #require(try await store.record(id: "c-1"))
         #expect(purged.events[0].fields["text"] == nil && purged.events[0].fields["confidence"] == .double(0.9))
+    }
+
+    /// `kill -9` during 20 calls used to leave none of them in the call log.
+    @Test func aCallIsStoredFromItsFirstEventAndAnInterruptedOneIsClosedAndCounted() async throws {
+        let file = ScratchFile()
+        let store = try SQLiteStore(path: file.path)
+        var record = CallRecord(
+            id: "c-open", channel: "sip", startedAt: at("2026-10-02T10:00:00+02:00"), callerHash: "h:2")
+        record.append(CallEvent(kind: .say, at: at("2026-10-02T10:00:01+02:00"), fields: ["key": "greeting"]))
+        try await store.save(record, eventsStored: 0)
+        #expect(try await store.record(id: "c-open")?.events.count == 1, "there from the first event")
+        record.append(
+            CallEvent(kind: .utterance, at: at("2026-10-02T10:00:09+02:00"), fields: ["text": "les horaires"]))
+        try await store.save(record, eventsStored: 1)
+        #expect(try await store.record(id: "c-open")?.events.count == 2, "and growing")
+        let day = LocalDate(iso: "2026-10-02")!
+        #expect(
+            try await store.indicators(from: day, to: day, by: .day).totals.counts.callsReceived == 0, "not counted yet"
+        )
+        // The daemon dies here; at its next start the call is closed at its last event, and counted.
+        let reopened = try SQLiteStore(path: file.path)
+        #expect(try await reopened.closeInterruptedCalls() == 1)
+        let closed = try #require(try await reopened.record(id: "c-open"))
+        #expect(closed.outcome == "interrupted" && closed.endedAt == at("2026-10-02T10:00:09+02:00"))
+        #expect(closed.events.count == 3)
+        #expect(try await reopened.indicators(from: day, to: day, by: .day).totals.counts.callsAnswered == 1)
+        #expect(try await reopened.closeInterruptedCalls() == 0, "once")
+        // The database is the service's alone.
+        let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let wal = try FileManager.default.attributesOfItem(atPath: file.path + "-wal")[.posixPermissions] as? Int
+        #expect(wal == 0o600)
     }
 
     @Test func pseudonymsAreStableKeyedAndOpaque() throws {

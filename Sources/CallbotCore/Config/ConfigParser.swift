@@ -481,7 +481,16 @@ package enum ConfigParser {
             throw portsNode.error("rtp_ports must be LOW-HIGH with LOW < HIGH within 1024-65535, like \"20000-20999\"")
         }
         let peersNode = try f.required("trusted_peers")
-        let peers = try peersNode.strings()
+        var peers: [AddressBlock] = []
+        for item in try peersNode.sequence() {
+            let text = try item.string()
+            guard let block = AddressBlock(text) else {
+                throw item.error(
+                    "trusted peer \"\(text)\" must be an IP address or a CIDR block like \"192.0.2.0/24\" (host names are not resolved)"
+                )
+            }
+            peers.append(block)
+        }
         guard !peers.isEmpty else { throw peersNode.error("list at least one trusted peer (the PBX or trunk address)") }
         func positive(_ key: String, default value: Int) throws(ConfigError) -> Int {
             guard let n = f.optional(key) else { return value }
@@ -495,7 +504,12 @@ package enum ConfigParser {
             trustedPeers: peers, maxCalls: try positive("max_calls", default: 200),
             answerDelayMilliseconds: try positive("answer_delay_ms", default: 300),
             transferTimeoutSeconds: try positive("transfer_timeout_seconds", default: 30),
-            drainGraceSeconds: try positive("drain_grace_seconds", default: 60))
+            drainGraceSeconds: try positive("drain_grace_seconds", default: 60),
+            probeIntervalSeconds: try positive("probe_interval_seconds", default: 60),
+            mediaTimeoutSeconds: try positive("media_timeout_seconds", default: 60),
+            maxConnections: try positive("max_connections", default: 512),
+            maxConnectionsPerSource: try positive("max_connections_per_source", default: 64),
+            messageTimeoutSeconds: try positive("tcp_message_timeout_seconds", default: 10))
         try f.finish()
         return settings
     }

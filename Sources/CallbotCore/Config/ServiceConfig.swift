@@ -290,13 +290,22 @@ package struct LineSettings: Sendable {
     package var publicAddress: String?
     package var rtpPorts: ClosedRange<Int>
     /// Addresses or CIDR blocks allowed to send calls (the PBX, the trunk, the proxy).
-    package var trustedPeers: [String]
+    package var trustedPeers: [AddressBlock]
     package var maxCalls: Int
     /// Ringing before the bot answers, in milliseconds.
     package var answerDelayMilliseconds: Int
     package var transferTimeoutSeconds: Int
     /// On SIGTERM, how long calls in progress may go on before the daemon exits.
     package var drainGraceSeconds: Int
+    /// Seconds between the in-dialog OPTIONS that check an answered caller is still there (0: never).
+    package var probeIntervalSeconds: Int = 60
+    /// Seconds without RTP from a caller who should be sending before the call is ended (0: never).
+    package var mediaTimeoutSeconds: Int = 60
+    /// SIP over TCP: open connections in all, and from one address.
+    package var maxConnections: Int = 512
+    package var maxConnectionsPerSource: Int = 64
+    /// SIP over TCP: a message begun must be complete within this time (a trickling sender is cut off).
+    package var messageTimeoutSeconds: Int = 10
 }
 
 /// The service itself.

@@ -92,6 +92,8 @@ package struct DialogueEngine: Sendable {
             stage = .main(afterAnswer: false)
         case .hangUp:
             end(outcomeOnHangUp, &turn, hangUp: false)
+        case .lineLost:
+            end(outcomeOnHangUp, &turn, hangUp: false, lineLost: true)
         case .utterance(let text, let confidence):
             callerSpoke = true
             silences = 0
@@ -716,10 +718,15 @@ package struct DialogueEngine: Sendable {
         }
     }
 
-    private mutating func end(_ outcome: CallOutcome, _ turn: inout DialogueTurn, hangUp: Bool) {
+    private mutating func end(
+        _ outcome: CallOutcome, _ turn: inout DialogueTurn, hangUp: Bool, lineLost: Bool = false
+    ) {
         if hangUp { turn.request(.hangUp) }
-        turn.record(
-            .callEnded, ["outcome": .string(outcome.rawValue), "intents": .array(intents.map(JSONValue.string))])
+        var fields: [String: JSONValue] = [
+            "outcome": .string(outcome.rawValue), "intents": .array(intents.map(JSONValue.string)),
+        ]
+        if lineLost { fields["line_lost"] = .bool(true) }
+        turn.record(.callEnded, fields)
         stage = .ended
     }
 }

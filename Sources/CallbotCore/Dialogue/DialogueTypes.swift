@@ -11,6 +11,9 @@ package enum DialogueEvent: Sendable {
     /// Speech cannot be recognised any more on this call (the engine is down or too slow).
     case speechUnavailable
     case hangUp
+    /// The line lost the caller without a hang-up (no media, no answer to its probes): ended
+    /// like a hang-up, and recorded as lost.
+    case lineLost
     case transferResult(TransferOutcome)
     /// Answers to the engine's requests (``DialogueAction``s that need I/O).
     case slotsFound([Slot])

@@ -64,6 +64,8 @@ package enum CallOutcome: String, Sendable, CaseIterable {
     case noResponse = "no_response"
     /// The caller left without an answer (not understood, nothing to offer).
     case unresolved
+    /// The daemon stopped during the call (a crash, a power cut): closed at its next start.
+    case interrupted
 }
 
 /// Why the caller is handed to an agent.

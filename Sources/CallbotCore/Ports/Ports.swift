@@ -40,7 +40,10 @@ package protocol SchedulingStore: Sendable {
 
 /// Persistence of call records.
 package protocol CallRecordStore: Sendable {
-    func save(_ record: CallRecord) async throws
+    /// Writes the call's row and its events from index `eventsStored` on (the earlier ones are
+    /// stored already). A call is written from its first event and grows as it goes, so that a
+    /// crash loses at most its last moments; what it counts for is written once it has ended.
+    func save(_ record: CallRecord, eventsStored: Int) async throws
     func records(limit: Int) async throws -> [CallRecord]
     func record(id: String) async throws -> CallRecord?
     func lastRecord() async throws -> CallRecord?

@@ -20,6 +20,9 @@ package struct CallSession: Sendable {
     private let assistantTiming: (holding: Duration, deadline: Duration)
     /// When the caller asked for the agent being reached: the wait is kept with the transfer's result.
     private var handoffRequestedAt: ContinuousClock.Instant?
+    /// Events of the record already in the store.
+    private var eventsStored = 0
+    private var rowStored = false
     package private(set) var record: CallRecord
 
     package init(
@@ -60,7 +63,23 @@ package struct CallSession: Sendable {
                 }
             }
         }
+        await store(&outputs)
         return outputs
+    }
+
+    /// Writes what the record gained since the last time: the call exists in the store from its
+    /// first event on, and a crash loses at most the last turn.
+    private mutating func store(_ outputs: inout [Output]) async {
+        guard !rowStored || record.events.count > eventsStored else { return }
+        do {
+            try await records.save(record, eventsStored: eventsStored)
+            eventsStored = record.events.count
+            rowStored = true
+        } catch {
+            let failure = CallEvent(
+                kind: .error, at: clock(), fields: ["what": .string("call record not saved: \(error)")])
+            outputs.append(.event(failure))
+        }
     }
 
     /// The assistant's reply to `question`, raced against the clock: past the holding delay the
@@ -121,16 +140,6 @@ package struct CallSession: Sendable {
             }
             record.append(event)
             outputs.append(.event(event))
-            if event.kind == .callEnded {
-                do {
-                    try await records.save(record)
-                } catch {
-                    outputs.append(
-                        .event(
-                            CallEvent(
-                                kind: .error, at: now, fields: ["what": .string("call record not saved: \(error)")])))
-                }
-            }
         case .findSlots(let motifID, let preference, let excluding, let limit):
             return await attempt {
                 try await .slotsFound(

@@ -64,6 +64,16 @@ package struct JitterBuffer: Sendable {
         return min(maxDelay, max(minDelay, frames))
     }
 
+    /// Another stream begins (the caller's SSRC changed, RFC 3550 §8.2): its timestamps start
+    /// anew, so play from its first packet; the counts go on.
+    package mutating func startNewStream() {
+        statistics.resyncs += 1
+        playhead = nil
+        pending = []
+        lastTransit = nil
+        starved = false
+    }
+
     /// Adds a packet's decoded samples; `arrival` is a monotonic time in seconds.
     package mutating func insert(timestamp: UInt32, samples: [Int16], arrival: Double) {
         guard !samples.isEmpty else { return }

@@ -11,9 +11,18 @@ package enum PlaybackEnd: Sendable, Equatable {
 }
 
 /// The RTP stream of one call: sends 20 ms G.711 frames paced by a monotonic clock (silence
-/// between prompts), receives the caller's packets, reports RFC 4733 key presses, and follows
-/// the caller's source address (symmetric RTP). The caller's audio goes through a jitter buffer
-/// and comes out on the sender's 20 ms ticks, in `callerAudio`.
+/// between prompts), receives the caller's packets, reports RFC 4733 key presses, and notices a
+/// caller who stopped sending. The caller's audio goes through a jitter buffer and comes out on
+/// the sender's 20 ms ticks, in `callerAudio`.
+///
+/// Who may send: the address and port the caller's SDP names. A caller behind NAT whose packets
+/// come from another port of that same address is latched to once it has sent `latchPackets`
+/// packets in sequence from that one port, and then kept for the call (until a re-INVITE names
+/// a new address); packets from anywhere else are refused and counted, so a flood of foreign
+/// packets can neither speak, press keys nor divert the bot's audio. (Packets from the caller's
+/// address with source port 0, which only replayed captures have, are heard but never answered.) One SSRC is followed at a
+/// time; a new one from the accepted source takes over after two packets in sequence
+/// (RFC 3550 §8.2, A.1), and key presses count only from the SSRC being followed.
 package final class RTPSession: Sendable {
     package let localPort: Int
     /// The caller's audio, one 20 ms frame (8 kHz) per tick from their first packet on (silence,
@@ -24,11 +33,34 @@ package final class RTPSession: Sendable {
     private let channel: any Channel
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
+    private let inactivityTimeout: TimeAmount?
+    private let onInactive: @Sendable () -> Void
+
+    /// Packets from another port of the SDP's address needed before the bot answers there.
+    static let latchPackets = 3
+
+    /// Packets refused, by reason.
+    package struct Refused: Sendable, Equatable {
+        /// From an address or port that is not the caller's.
+        package var source = 0
+        /// From the caller's address, with an SSRC other than the stream followed.
+        package var ssrc = 0
+    }
 
     struct State {
         var agreement: MediaAgreement
+        /// Where the SDP says the caller's media are.
+        var named: SocketAddress?
+        /// Where the bot sends: the named address, or the caller's port once latched.
         var remote: SocketAddress?
         var latched = false
+        /// A port of the named address that is sending in sequence, and how many packets so far.
+        var candidate: (address: SocketAddress, sequence: UInt16, count: Int)?
+        var ssrc: UInt32?
+        var newSSRC: (ssrc: UInt32, sequence: UInt16)?
+        var refused = Refused()
+        var lastHeard: NIODeadline
+        var reportedInactive = false
         /// Encoded payloads waiting to be sent, with the playback each one ends.
         var queue: [(payload: [UInt8], ends: Int?)] = []
         var waiters: [Int: CheckedContinuation<PlaybackEnd, Never>] = [:]
@@ -40,12 +72,29 @@ package final class RTPSession: Sendable {
         var packetsSent = 0
         var packetsReceived = 0
         var senderStopped: CheckedContinuation<Void, Never>?
+
+        mutating func follow(_ agreement: MediaAgreement) {
+            self.agreement = agreement
+            named = Self.address(agreement)
+            remote = named
+            latched = false
+            candidate = nil
+        }
+
+        /// The SDP's address, when it is one the bot can send to (not 0.0.0.0, the old hold).
+        static func address(_ agreement: MediaAgreement) -> SocketAddress? {
+            guard agreement.remoteAddress != "0.0.0.0", agreement.remotePort > 0 else { return nil }
+            return try? SocketAddress(ipAddress: agreement.remoteAddress, port: agreement.remotePort)
+        }
     }
 
-    /// Opens the socket on `host:localPort`; `onKey` receives key presses from the network thread.
+    /// Opens the socket on `host:localPort`. `onKey` receives key presses from the network thread;
+    /// `onInactive` is called once when the caller, expected to send, has sent nothing for
+    /// `inactivityTimeout` seconds (0: never).
     package static func open(
         host: String, localPort: Int, agreement: MediaAgreement, group: any EventLoopGroup, logger: Logger,
-        onKey: @escaping @Sendable (Character) -> Void
+        inactivityTimeout: Double = 0, onKey: @escaping @Sendable (Character) -> Void,
+        onInactive: @escaping @Sendable () -> Void = {}
     ) async throws -> RTPSession {
         let box = NIOLockedValueBox<RTPSession?>(nil)
         let channel = try await DatagramBootstrap(group: group)
@@ -58,18 +107,25 @@ package final class RTPSession: Sendable {
             }
             .bind(host: host, port: localPort).get()
         let session = RTPSession(
-            localPort: channel.localAddress?.port ?? localPort, channel: channel, agreement: agreement, logger: logger)
+            localPort: channel.localAddress?.port ?? localPort, channel: channel, agreement: agreement, logger: logger,
+            inactivityTimeout: inactivityTimeout > 0 ? .nanoseconds(Int64(inactivityTimeout * 1e9)) : nil,
+            onInactive: onInactive)
         box.withLockedValue { $0 = session }
         return session
     }
 
-    private init(localPort: Int, channel: any Channel, agreement: MediaAgreement, logger: Logger) {
+    private init(
+        localPort: Int, channel: any Channel, agreement: MediaAgreement, logger: Logger, inactivityTimeout: TimeAmount?,
+        onInactive: @escaping @Sendable () -> Void
+    ) {
         self.localPort = localPort
         self.channel = channel
         self.logger = logger
+        self.inactivityTimeout = inactivityTimeout
+        self.onInactive = onInactive
         (callerAudio, audioSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(250))
-        var state = State(agreement: agreement)
-        state.remote = try? SocketAddress.makeAddressResolvingHost(agreement.remoteAddress, port: agreement.remotePort)
+        var state = State(agreement: agreement, lastHeard: .now())
+        state.follow(agreement)
         self.state = NIOLockedValueBox(state)
     }
 
@@ -81,18 +137,22 @@ package final class RTPSession: Sendable {
     /// What the jitter buffer saw of the caller's audio.
     package var receiveStatistics: JitterBuffer.Statistics { state.withLockedValue { $0.jitter.statistics } }
 
-    /// Applies a new agreement (re-INVITE); the latched address stays unless the port changed.
+    /// Packets refused so far.
+    package var refusedPackets: Refused { state.withLockedValue { $0.refused } }
+
+    /// Applies a new agreement (re-INVITE); the latched address stays unless the SDP's address moved.
     package func update(_ agreement: MediaAgreement) {
         state.withLockedValue { state in
             let moved =
                 agreement.remoteAddress != state.agreement.remoteAddress
                 || agreement.remotePort != state.agreement.remotePort
-            state.agreement = agreement
             if moved {
-                state.latched = false
-                state.remote = try? SocketAddress.makeAddressResolvingHost(
-                    agreement.remoteAddress, port: agreement.remotePort)
+                state.follow(agreement)
+            } else {
+                state.agreement = agreement
             }
+            state.lastHeard = .now()
+            state.reportedInactive = false
         }
     }
 
@@ -179,25 +239,43 @@ package final class RTPSession: Sendable {
     private func nextPacket() -> (
         [UInt8], Bool, SocketAddress?, CheckedContinuation<PlaybackEnd, Never>?, UInt8, JitterBuffer.Frame?
     )? {
-        state.withLockedValue { state in
-            if state.stopped { return nil }
-            let heard = state.jitter.pop() ?? (state.jitter.hasStarted ? JitterBuffer.missingFrame : nil)
-            let agreement = state.agreement
-            state.packetsSent +=
-                state.remote == nil || agreement.direction == .recvonly || agreement.direction == .inactive ? 0 : 1
-            let marker = state.startOfTalkspurt
-            state.startOfTalkspurt = false
-            let destination = agreement.direction == .recvonly || agreement.direction == .inactive ? nil : state.remote
-            guard !state.queue.isEmpty else {
-                return (
-                    [UInt8](repeating: agreement.law.silence, count: 160), false, destination, nil,
-                    agreement.payloadType, heard
-                )
-            }
-            let (payload, ends) = state.queue.removeFirst()
-            let finished = ends.flatMap { state.waiters.removeValue(forKey: $0) }
-            return (payload, marker, destination, finished, agreement.payloadType, heard)
+        let (packet, silent) = state.withLockedValue { state in
+            (Self.nextPacket(&state), isInactive(&state))
         }
+        if silent { onInactive() }
+        return packet
+    }
+
+    /// Whether the caller should be sending and has not for too long; true once.
+    private func isInactive(_ state: inout State) -> Bool {
+        guard let timeout = inactivityTimeout, !state.stopped, !state.reportedInactive,
+            state.agreement.direction == .sendrecv || state.agreement.direction == .recvonly,
+            NIODeadline.now() - state.lastHeard > timeout
+        else { return false }
+        state.reportedInactive = true
+        return true
+    }
+
+    private static func nextPacket(_ state: inout State) -> (
+        [UInt8], Bool, SocketAddress?, CheckedContinuation<PlaybackEnd, Never>?, UInt8, JitterBuffer.Frame?
+    )? {
+        if state.stopped { return nil }
+        let heard = state.jitter.pop() ?? (state.jitter.hasStarted ? JitterBuffer.missingFrame : nil)
+        let agreement = state.agreement
+        state.packetsSent +=
+            state.remote == nil || agreement.direction == .recvonly || agreement.direction == .inactive ? 0 : 1
+        let marker = state.startOfTalkspurt
+        state.startOfTalkspurt = false
+        let destination = agreement.direction == .recvonly || agreement.direction == .inactive ? nil : state.remote
+        guard !state.queue.isEmpty else {
+            return (
+                [UInt8](repeating: agreement.law.silence, count: 160), false, destination, nil,
+                agreement.payloadType, heard
+            )
+        }
+        let (payload, ends) = state.queue.removeFirst()
+        let finished = ends.flatMap { state.waiters.removeValue(forKey: $0) }
+        return (payload, marker, destination, finished, agreement.payloadType, heard)
     }
 
     // MARK: Receiving
@@ -208,13 +286,9 @@ package final class RTPSession: Sendable {
             return
         }
         let key: Character? = state.withLockedValue { state in
+            guard Self.admits(packet, from: envelope.remoteAddress, &state) else { return nil }
             state.packetsReceived += 1
-            if !state.latched, let port = envelope.remoteAddress.port, port > 0 {
-                // Symmetric RTP: answer where the caller's packets come from (a real port only:
-                // replayed captures may come from port 0).
-                state.remote = envelope.remoteAddress
-                state.latched = true
-            }
+            state.lastHeard = .now()
             if packet.payloadType == state.agreement.payloadType {
                 state.jitter.insert(
                     timestamp: packet.timestamp, samples: G711.decode(packet.payload, state.agreement.law),
@@ -225,6 +299,66 @@ package final class RTPSession: Sendable {
             return state.detector.key(in: packet.payload, ssrc: packet.ssrc, timestamp: packet.timestamp)
         }
         if let key { onKey(key) }
+    }
+
+    /// Whether a packet comes from the caller's stream; follows latching and SSRC changes.
+    private static func admits(_ packet: RTPPacket, from source: SocketAddress, _ state: inout State) -> Bool {
+        if source != state.remote {
+            guard let named = state.named, source.ipAddress == named.ipAddress else {
+                state.refused.source += 1
+                return false
+            }
+            if source.port == 0 {
+                // No socket sends from port 0: only a capture replayed by raw socket does (SIPp's
+                // DTMF). Heard from the caller's own address, never answered to, never latched.
+                return followsSSRC(packet, &state)
+            }
+            guard !state.latched else {
+                state.refused.source += 1
+                return false
+            }
+            // Another port of the caller's address (NAT): latch once it sends in sequence.
+            if let candidate = state.candidate, candidate.address == source,
+                packet.sequenceNumber == candidate.sequence &+ 1
+            {
+                state.candidate = (source, packet.sequenceNumber, candidate.count + 1)
+            } else {
+                state.candidate = (source, packet.sequenceNumber, 1)
+            }
+            guard state.candidate!.count >= latchPackets else {
+                state.refused.source += 1
+                return false
+            }
+            state.remote = source
+            state.latched = true
+            state.candidate = nil
+            state.ssrc = nil
+        } else if !state.latched {
+            state.latched = true  // the named address itself
+        }
+        return followsSSRC(packet, &state)
+    }
+
+    /// Whether a packet belongs to the SSRC followed, switching to a new one after two in sequence.
+    private static func followsSSRC(_ packet: RTPPacket, _ state: inout State) -> Bool {
+        guard let followed = state.ssrc else {
+            state.ssrc = packet.ssrc
+            return true
+        }
+        guard packet.ssrc != followed else {
+            state.newSSRC = nil
+            return true
+        }
+        // Another SSRC from the caller's source: a new stream once two packets come in sequence.
+        if let next = state.newSSRC, next.ssrc == packet.ssrc, packet.sequenceNumber == next.sequence &+ 1 {
+            state.ssrc = packet.ssrc
+            state.newSSRC = nil
+            state.jitter.startNewStream()
+            return true
+        }
+        state.newSSRC = (packet.ssrc, packet.sequenceNumber)
+        state.refused.ssrc += 1
+        return false
     }
 
     /// Stops sending, ends playbacks and closes the socket.

@@ -16,6 +16,8 @@ package struct SDPAudio: Sendable, Equatable {
 
     /// Where the peer wants media: connection address and port (0 means the stream is refused).
     package var address: String
+    /// The address type of the connection line: `IP4` or `IP6`.
+    package var addressType: String
     package var port: Int
     /// Payload types in the offerer's order of preference.
     package var payloadTypes: [UInt8]
@@ -26,8 +28,8 @@ package struct SDPAudio: Sendable, Equatable {
 
     /// Parses the first audio stream of an SDP body.
     package static func parse(_ text: String) throws(SIPParseError) -> SDPAudio {
-        var sessionAddress: String?
-        var mediaAddress: String?
+        var sessionAddress: (type: String, address: String)?
+        var mediaAddress: (type: String, address: String)?
         var audio: (port: Int, types: [UInt8])?
         var inAudio = false
         var encodings: [UInt8: String] = [:]
@@ -42,7 +44,7 @@ package struct SDPAudio: Sendable, Equatable {
             case "c":
                 let parts = value.split(separator: " ")
                 guard parts.count == 3, parts[0] == "IN" else { throw SIPParseError(reason: "SDP: invalid c= line") }
-                let address = String(parts[2].split(separator: "/").first ?? parts[2])
+                let address = (String(parts[1]), String(parts[2].split(separator: "/").first ?? parts[2]))
                 if audio != nil && inAudio { mediaAddress = address } else if audio == nil { sessionAddress = address }
             case "m":
                 let parts = value.split(separator: " ")
@@ -77,11 +79,12 @@ package struct SDPAudio: Sendable, Equatable {
             }
         }
         guard let audio else { throw SIPParseError(reason: "SDP: no audio stream") }
-        guard let address = mediaAddress ?? sessionAddress else {
+        guard let connection = mediaAddress ?? sessionAddress else {
             throw SIPParseError(reason: "SDP: no connection address")
         }
         return SDPAudio(
-            address: address, port: audio.port, payloadTypes: audio.types, encodings: encodings, ptime: ptime,
+            address: connection.address, addressType: connection.type, port: audio.port, payloadTypes: audio.types,
+            encodings: encodings, ptime: ptime,
             direction: mediaDirection ?? sessionDirection)
     }
 
@@ -122,7 +125,8 @@ package struct MediaAgreement: Sendable, Equatable {
         telephoneEventType = offer.telephoneEventType
         remoteAddress = offer.address
         remotePort = offer.port
-        direction = offer.direction.answer
+        // A connection address of 0.0.0.0 puts the call on hold (RFC 3264 §8.4, older phones).
+        direction = offer.address == "0.0.0.0" ? .inactive : offer.direction.answer
     }
 
     /// The SDP answer from `address:port`, 20 ms packets.

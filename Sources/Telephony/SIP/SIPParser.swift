@@ -1,7 +1,14 @@
 /// Why bytes are not a SIP message. Mapped to `400 Bad Request` (or a silent drop) at the edge.
 package struct SIPParseError: Error, Sendable, Equatable, CustomStringConvertible {
     package var reason: String
+    /// The answer a request gets for it: 400, or 505 for another SIP version.
+    package var status = 400
     package var description: String { reason }
+
+    package init(reason: String, status: Int = 400) {
+        self.reason = reason
+        self.status = status
+    }
 }
 
 /// Parses SIP messages from datagrams or a stream (RFC 3261 §7), within size limits.
@@ -129,19 +136,31 @@ package struct SIPParser: Sendable {
             }
             return .response(status: status, reason: parts.count > 2 ? String(parts[2]) : "")
         }
-        guard parts.count == 3 else { throw SIPParseError(reason: "malformed request line") }
+        // Exactly one space between the three parts (RFC 3261 §7.1; RFC 4475 §3.1.2.8-10).
+        let strict = line.split(separator: " ", omittingEmptySubsequences: false)
+        guard strict.count == 3, parts.count == 3 else { throw SIPParseError(reason: "malformed request line") }
         guard parts[2] == "SIP/2.0" else {
-            throw SIPParseError(reason: "unsupported SIP version \"\(parts[2].prefix(12))\"")
+            let version = "\(parts[2].prefix(12))"
+            let isVersion = parts[2].hasPrefix("SIP/") && parts[2].dropFirst(4).allSatisfy { $0.isNumber || $0 == "." }
+            throw SIPParseError(reason: "unsupported SIP version \"\(version)\"", status: isVersion ? 505 : 400)
         }
         let method = String(parts[0])
         guard method.allSatisfy(isTokenCharacter) else { throw SIPParseError(reason: "invalid method") }
         let uri = String(parts[1])
-        guard uri.contains(":") else { throw SIPParseError(reason: "invalid Request-URI \"\(uri.prefix(40))\"") }
+        // A bare URI: a scheme, then no brackets, quotes or spaces (RFC 4475 §3.1.2.7).
+        let scheme = uri.prefix { $0 != ":" }
+        guard uri.contains(":"), !scheme.isEmpty,
+            scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }),
+            !uri.contains(where: { "<>\" \t".contains($0) })
+        else { throw SIPParseError(reason: "invalid Request-URI \"\(uri.prefix(40))\"") }
         return .request(method: method, uri: uri)
     }
 
     func contentLength(_ headers: SIPHeaders) throws(SIPParseError) -> Int? {
-        guard let value = headers["Content-Length"] else { return nil }
+        let values = headers.fields.filter { SIPHeaders.key($0.name) == "content-length" }
+        guard let value = values.first?.value else { return nil }
+        // Two lengths leave the end of the body to guesswork (RFC 4475 §3.3.9): refused.
+        guard values.count == 1 else { throw SIPParseError(reason: "more than one Content-Length header") }
         guard let length = Int(value), length >= 0 else {
             throw SIPParseError(reason: "invalid Content-Length \"\(value.prefix(20))\"")
         }

@@ -1,3 +1,5 @@
+package import CallbotCore
+
 /// How SIP messages travel.
 package enum SIPTransport: String, Sendable, Hashable {
     case udp
@@ -27,8 +29,8 @@ package struct SIPAddress: Sendable, Hashable, CustomStringConvertible {
 package struct SIPSettings: Sendable {
     /// The address in Contact, Via and SDP.
     package var publicAddress: SIPAddress
-    /// Sources allowed to send requests: IPv4/IPv6 addresses or CIDR blocks (`127.0.0.0/8`).
-    package var trustedPeers: [String]
+    /// Sources allowed to send requests.
+    package var trustedPeers: [AddressBlock]
     package var maxCalls: Int
     /// First and last RTP port (even ports are used).
     package var rtpPorts: ClosedRange<Int>
@@ -38,12 +40,17 @@ package struct SIPSettings: Sendable {
     package var transferTimeout: Double
     /// Seconds a caller is asked to wait before trying again after a 503.
     package var retryAfter: Int
+    /// Seconds between in-dialog OPTIONS that check an answered caller is still there (0: never).
+    package var probeInterval: Double
+    /// Seconds without a packet from a caller who should be sending before the call is ended (0: never).
+    package var mediaTimeout: Double
     package var userAgent: String
 
     package init(
-        publicAddress: SIPAddress, trustedPeers: [String] = ["127.0.0.0/8", "::1"], maxCalls: Int = 200,
-        rtpPorts: ClosedRange<Int> = 20000...20999, answerDelay: Double = 0.3, transferTimeout: Double = 30,
-        retryAfter: Int = 30, userAgent: String = "Callbot"
+        publicAddress: SIPAddress, trustedPeers: [AddressBlock] = [AddressBlock("127.0.0.0/8")!, AddressBlock("::1")!],
+        maxCalls: Int = 200, rtpPorts: ClosedRange<Int> = 20000...20999, answerDelay: Double = 0.3,
+        transferTimeout: Double = 30, retryAfter: Int = 30, probeInterval: Double = 60, mediaTimeout: Double = 60,
+        userAgent: String = "Callbot"
     ) {
         self.publicAddress = publicAddress
         self.trustedPeers = trustedPeers
@@ -52,6 +59,8 @@ package struct SIPSettings: Sendable {
         self.answerDelay = answerDelay
         self.transferTimeout = transferTimeout
         self.retryAfter = retryAfter
+        self.probeInterval = probeInterval
+        self.mediaTimeout = mediaTimeout
         self.userAgent = userAgent
     }
 
@@ -84,4 +93,8 @@ package struct SIPStatistics: Sendable, Equatable {
     package var rejectedBadRequest = 0
     package var rejectedOverload = 0
     package var rejectedCodec = 0
+    /// Requests refused for a `Require` or URI scheme the bot does not support (420, 416).
+    package var rejectedExtension = 0
+    /// Answered calls ended because the caller no longer answered (probe) or sent no media.
+    package var callsLost = 0
 }
