@@ -17,6 +17,7 @@ packages=(
   sox              # converting test audio
   asterisk-core-sounds-fr-wav # human French telephone speech: callers in the tests
   portaudio19-dev  # the local line and the console (PortAudio on ALSA)
+  libsrtp2-dev     # SRTP (SDES) for callers that encrypt their media
   chromium         # the dashboard, rendered headless in the integration tests
   curl             # the admin address in the integration tests
   systemd          # systemd-analyze: CI checks the units' exposure

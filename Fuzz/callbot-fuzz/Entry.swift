@@ -3,9 +3,27 @@ import Foundation
 #if FUZZING
     /// libFuzzer's entry point; the target comes from `CALLBOT_FUZZ_TARGET` (sip, sdp, rtp, config).
     @_cdecl("LLVMFuzzerTestOneInput")
-    public func fuzzOne(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+        guard let start else { return 0 }
         FuzzEntry.target.run(Array(UnsafeBufferPointer(start: start, count: count)))
         return 0
+    }
+
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func runDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
+
+    /// SwiftPM links an executable's `main` to `<module>_main`: hand the command line to libFuzzer.
+    @_cdecl("callbot_fuzz_main")
+    public func fuzzMain(
+        _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    ) -> CInt {
+        var count = argc
+        var arguments = argv
+        return runDriver(&count, &arguments) { fuzzOne($0, $1) }
     }
 
     enum FuzzEntry {

@@ -19,7 +19,12 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let created = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        if created >= 0 { close(created) }
+        if created >= 0 {
+            close(created)
+        } else {
+            // An older database readable by others holds phone numbers: made private too.
+            chmod(path, 0o600)
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         writer = try DatabasePool(path: path, configuration: configuration)

@@ -45,11 +45,17 @@ package final class SIPServer: Service, Sendable {
     private let logger: Logger
     private let drainGrace: Duration
     private let limits: ConnectionLimits
+    /// SIP over TLS: its port (on the listen host) and certificates; nil for UDP and TCP only.
+    private let tls: (port: Int, contexts: TLSContexts)?
     private let handleCall: @Sendable (IncomingCall) async -> Void
     private let signals = SignalRouter()
     private let boundPort = NIOLockedValueBox<Int?>(nil)
     private let snapshot = NIOLockedValueBox(Snapshot())
     private let droppedUntrusted = NIOLockedValueBox(0)
+    /// Messages waiting for the owner task; beyond `maxBacklog` new ones are dropped.
+    private let backlog = NIOLockedValueBox(0)
+    static let maxBacklog = 8192
+    static let droppedBacklog = Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "backlog")])
     /// Who may send, read on the network threads; replaced by `update`.
     private let trusted: NIOLockedValueBox<[AddressBlock]>
     /// The owner task's inputs while it runs; and who waits for the line to listen.
@@ -62,9 +68,11 @@ package final class SIPServer: Service, Sendable {
 
     package init(
         settings: SIPSettings, listen: SIPAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        drainGrace: Duration = .seconds(60), limits: ConnectionLimits = ConnectionLimits(), logger: Logger,
+        drainGrace: Duration = .seconds(60), limits: ConnectionLimits = ConnectionLimits(),
+        tls: (port: Int, contexts: TLSContexts)? = nil, logger: Logger,
         handleCall: @escaping @Sendable (IncomingCall) async -> Void
     ) {
+        self.tls = tls
         self.listen = listen
         self.settings = settings
         self.group = group
@@ -176,7 +184,22 @@ package final class SIPServer: Service, Sendable {
 
     package func run() async throws {
         try DescriptorBudget(settings: settings, limits: limits).check(logger: logger)
-        let (inputs, input) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(8192))
+        // Unbounded, so that no control input (a deadline, a call's end) is ever lost: messages
+        // from the network are bounded by `backlog` instead, and dropped beyond it.
+        let (inputs, input) = AsyncStream.makeStream(of: Input.self)
+        let backlog = self.backlog
+        let admit: @Sendable (Inbound) -> Void = { inbound in
+            let room = backlog.withLockedValue { count -> Bool in
+                guard count < Self.maxBacklog else { return false }
+                count += 1
+                return true
+            }
+            if room {
+                input.yield(.message(inbound))
+            } else {
+                Self.droppedBacklog.increment()
+            }
+        }
         let trusted = self.trusted
         let admits: @Sendable (String) -> Bool = { host in
             trusted.withLockedValue { blocks in blocks.contains { $0.contains(host) } }
@@ -190,17 +213,27 @@ package final class SIPServer: Service, Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        DatagramForwarder(admits: admits, dropped: dropped) { input.yield(.message($0)) })
+                        DatagramForwarder(admits: admits, dropped: dropped, forward: admit))
                 }
             }
             .bind(host: listen.host, port: listen.port).get()
         let port = channel.localAddress?.port ?? listen.port
         boundPort.withLockedValue { $0 = port }
-        let connections = StreamConnections(group: group, limits: limits, logger: logger, admits: admits) {
-            input.yield(.message($0))
-        }
+        let connections = StreamConnections(
+            group: group, limits: limits, logger: logger, admits: admits, forward: admit)
         let listener = try await connections.listen(host: listen.host, port: port)
-        logger.info("SIP listening", metadata: ["sip.listen": "\(listen.host):\(port)", "sip.transports": "udp tcp"])
+        let secure = tls.map { tls in
+            StreamConnections(
+                group: group, limits: limits, tls: tls.contexts, logger: logger, admits: admits, forward: admit)
+        }
+        var secureListener: (any Channel)?
+        if let secure, let tls { secureListener = try await secure.listen(host: listen.host, port: tls.port) }
+        var metadata: Logger.Metadata = ["sip.listen": "\(listen.host):\(port)", "sip.transports": "udp tcp"]
+        if let secureListener {
+            metadata["sip.transports"] = "udp tcp tls"
+            metadata["sip.tls"] = "\(listen.host):\(secureListener.localAddress?.port ?? 0)"
+        }
+        logger.info("SIP listening", metadata: metadata)
         let waiters = running.withLockedValue { state in
             state.input = input
             defer { state.waiters = [] }
@@ -208,7 +241,7 @@ package final class SIPServer: Service, Sendable {
         }
         for waiter in waiters { waiter.resume() }
         defer { running.withLockedValue { $0.input = nil } }
-        let sender = Sender(channel: channel, connections: connections, logger: logger)
+        let sender = Sender(channel: channel, connections: connections, secure: secure, logger: logger)
         let (runs, startCall) = AsyncStream.makeStream(of: CallRun.self)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
@@ -220,7 +253,7 @@ package final class SIPServer: Service, Sendable {
                 }
                 var owner = Owner(
                     server: self, agent: SIPUserAgent(settings: settings), input: input, sender: sender,
-                    startCall: startCall)
+                    startCall: startCall, backlog: backlog)
                 for await next in inputs {
                     await owner.handle(next)
                     if owner.isDone { break }
@@ -233,7 +266,9 @@ package final class SIPServer: Service, Sendable {
             input.yield(.drain)
         }
         try? await listener.close()
+        try? await secureListener?.close()
         connections.closeAll()
+        secure?.closeAll()
         try? await channel.close()
     }
 
@@ -244,6 +279,7 @@ package final class SIPServer: Service, Sendable {
         let input: AsyncStream<Input>.Continuation
         let sender: Sender
         let startCall: AsyncStream<CallRun>.Continuation
+        let backlog: NIOLockedValueBox<Int>
         let start = NIODeadline.now()
         var media: [String: RTPSession] = [:]
         /// Calls whose application task has not finished yet.
@@ -252,26 +288,33 @@ package final class SIPServer: Service, Sendable {
         var timerAt = Double.infinity
         var draining = false
         var lingerUntil = Double.infinity
+        /// After the drain's grace and the hang-ups, the latest the line waits for calls to end.
+        var hardStop = Double.infinity
         var isDone = false
 
         var now: Double { Double((NIODeadline.now() - start).nanoseconds) / 1e9 }
 
         mutating func handle(_ next: Input) async {
-            var effects: [SIPEffect]
+            var effects: [SIPEffect] = []
+            if now >= timerAt {
+                // A deadline is due (its wake-up may still be queued): never late, never lost.
+                timerAt = .infinity
+                effects = agent.tick(now: now)
+            }
             switch next {
             case .message(let inbound):
-                effects = agent.receive(inbound.bytes, from: inbound.source, now: now)
+                backlog.withLockedValue { $0 -= 1 }
+                effects += agent.receive(inbound.bytes, from: inbound.source, now: now)
             case .hangUp(let callID, let reason):
-                effects = agent.hangUp(callID, reason: reason, now: now)
+                effects += agent.hangUp(callID, reason: reason, now: now)
             case .transfer(let callID, let target, let headers):
-                effects = agent.transfer(callID, to: target, headers: headers.map { ($0.name, $0.value) }, now: now)
+                effects += agent.transfer(callID, to: target, headers: headers.map { ($0.name, $0.value) }, now: now)
             case .finished(let callID):
                 running.remove(callID)
                 if let session = media.removeValue(forKey: callID) { await session.stop() }
-                effects = []
             case .deadline:
+                // Due ones were handled above; an early or stale wake-up only asks for a new timer.
                 timerAt = .infinity
-                effects = agent.tick(now: now)
             case .drain:
                 draining = true
                 agent.draining = true
@@ -279,16 +322,13 @@ package final class SIPServer: Service, Sendable {
                 let grace = server.drainGrace
                 let loop = server.group.next()
                 _ = loop.scheduleTask(in: TimeAmount(grace)) { [input] in input.yield(.drainOver) }
-                effects = []
             case .drainOver:
-                effects = []
                 for callID in media.keys.sorted() { effects += agent.hangUp(callID, reason: "shutdown", now: now) }
+                hardStop = now + 5
             case .settings(let settings):
                 agent.update(settings)
-                effects = []
             case .ping(let answer):
                 answer.yes()
-                effects = []
             }
             await apply(effects)
             publish()
@@ -296,6 +336,11 @@ package final class SIPServer: Service, Sendable {
                 // Let the last BYEs be answered (or time out) before the socket closes.
                 if lingerUntil == .infinity { lingerUntil = now + 2 }
                 if agent.footprint.clientTransactions == 0 || now >= lingerUntil { isDone = true }
+            }
+            if now >= hardStop {
+                server.logger.warning(
+                    "calls still running after the drain: stopping", metadata: ["calls": "\(running.count)"])
+                isDone = true
             }
             schedule()
         }
@@ -338,7 +383,7 @@ package final class SIPServer: Service, Sendable {
             do {
                 let session = try await RTPSession.open(
                     host: server.listen.host, localPort: port, agreement: agreement, group: server.group,
-                    logger: server.logger, inactivityTimeout: server.settings.mediaTimeout,
+                    logger: server.logger, inactivityTimeout: agent.settings.mediaTimeout,
                     onKey: { key in signals.send(callID, .key(key)) },
                     onInactive: { [input] in input.yield(.hangUp(callID: callID, reason: "media_timeout")) })
                 media[callID] = session
@@ -369,7 +414,7 @@ package final class SIPServer: Service, Sendable {
 
         /// Wakes the owner at the agent's next deadline (and no earlier than needed).
         mutating func schedule() {
-            var next = agent.nextDeadline
+            var next = min(agent.nextDeadline, hardStop)
             if lingerUntil < .infinity { next = min(next, lingerUntil) }
             guard next < timerAt else { return }
             timer?.cancel()
@@ -406,7 +451,9 @@ package final class SIPServer: Service, Sendable {
                 Counter(label: "callbot_rtp_frames_total", dimensions: [("kind", kind)]).increment(by: count)
             }
             let refused = media.refusedPackets
-            for (reason, count) in [("source", refused.source), ("ssrc", refused.ssrc)] where count > 0 {
+            for (reason, count) in [
+                ("source", refused.source), ("ssrc", refused.ssrc), ("authentication", refused.authentication),
+            ] where count > 0 {
                 Counter(label: "callbot_rtp_refused_total", dimensions: [("reason", reason)]).increment(by: count)
             }
             logger.info(
@@ -415,7 +462,8 @@ package final class SIPServer: Service, Sendable {
                     "call.sip_id": "\(callID)", "rtp.sent": "\(media.packetCounts.sent)",
                     "rtp.received": "\(heard.received)", "rtp.late": "\(heard.late)",
                     "rtp.concealed_frames": "\(heard.concealedFrames)",
-                    "rtp.refused": "\(refused.source + refused.ssrc)",
+                    "rtp.refused": "\(refused.source + refused.ssrc + refused.authentication)",
+                    "rtp.srtp": "\(media.isSecure)",
                 ])
             signals.close(callID)
             input.yield(.finished(callID: callID))
@@ -450,6 +498,7 @@ package final class SIPServer: Service, Sendable {
     struct Sender: Sendable {
         let channel: any Channel
         let connections: StreamConnections
+        let secure: StreamConnections?
         let logger: Logger
 
         func send(_ message: SIPMessage, to address: SIPAddress) {
@@ -457,9 +506,19 @@ package final class SIPServer: Service, Sendable {
                 Counter(label: "callbot_sip_responses_total", dimensions: [("code", String(status))]).increment()
             }
             let bytes = message.serialized()
-            guard address.transport == .udp else {
+            switch address.transport {
+            case .tcp:
                 connections.send(bytes, to: address)
                 return
+            case .tls:
+                guard let secure else {
+                    logger.warning("cannot send SIP over TLS: no TLS configured")
+                    return
+                }
+                secure.send(bytes, to: address)
+                return
+            case .udp:
+                break
             }
             guard let destination = try? SocketAddress(ipAddress: address.host, port: address.port) else {
                 // The address came from a peer's message: it is not logged.

@@ -1,8 +1,11 @@
+import CallbotCore
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
 package import NIOCore
 import NIOPosix
+package import NIOSSL
+import NIOTLS
 
 /// Bounds on SIP over TCP, so that no peer can wear the daemon down.
 package struct ConnectionLimits: Sendable {
@@ -26,7 +29,30 @@ package struct ConnectionLimits: Sendable {
     }
 }
 
-/// SIP over TCP: the listener, the open connections by peer address, and the framing of each byte stream.
+/// SIP over TLS: the daemon's certificate and key, and the authorities it trusts when it opens a
+/// connection itself.
+package struct TLSContexts: Sendable {
+    let server: NIOSSLContext
+    let client: NIOSSLContext
+
+    /// Reads PEM files: the certificate chain (leaf first), its private key, and optionally the
+    /// authorities to trust for outgoing connections (the system's otherwise). TLS 1.2 at least.
+    package init(certificateFile: String, privateKeyFile: String, caFile: String?) throws {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+        let key = try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)
+        var serverConfiguration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        serverConfiguration.minimumTLSVersion = .tlsv12
+        server = try NIOSSLContext(configuration: serverConfiguration)
+        var clientConfiguration = TLSConfiguration.makeClientConfiguration()
+        clientConfiguration.minimumTLSVersion = .tlsv12
+        if let caFile { clientConfiguration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
+        client = try NIOSSLContext(configuration: clientConfiguration)
+    }
+}
+
+/// SIP over TCP or TLS: the listener, the open connections by peer address, and the framing of
+/// each byte stream.
 ///
 /// A connection from an address that is not trusted is closed as soon as it is accepted, before
 /// anything is read from it. Responses and in-dialog requests to a peer reuse its connection; a
@@ -39,13 +65,18 @@ final class StreamConnections: Sendable {
     private let admits: @Sendable (String) -> Bool
     private let channels = NIOLockedValueBox<[SIPAddress: EventLoopFuture<any Channel>]>([:])
     private let limits: ConnectionLimits
+    private let transport: SIPTransport
+    private let tls: TLSContexts?
     static let refusedUntrusted = Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "untrusted")])
     static let refusedLimit = Counter(label: "callbot_sip_dropped_total", dimensions: [("reason", "connection_limit")])
 
+    /// With `tls`, connections are TLS (accepted with its server context, opened with its client one).
     init(
-        group: any EventLoopGroup, limits: ConnectionLimits, logger: Logger,
+        group: any EventLoopGroup, limits: ConnectionLimits, tls: TLSContexts? = nil, logger: Logger,
         admits: @escaping @Sendable (String) -> Bool, forward: @escaping @Sendable (Inbound) -> Void
     ) {
+        self.transport = tls == nil ? .tcp : .tls
+        self.tls = tls
         self.group = group
         self.logger = logger
         self.limits = limits
@@ -78,7 +109,15 @@ final class StreamConnections: Sendable {
                 .connectTimeout(.seconds(5))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try self.addFramer(to: channel, peer: address) }
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tls = self.tls {
+                            // An address needs no SNI; the certificate is checked against it.
+                            let name = AddressBlock.parse(address.host) == nil ? address.host : nil
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: tls.client, serverHostname: name))
+                        }
+                        try self.addFramer(to: channel, peer: address)
+                    }
                 }
                 .connect(host: address.host, port: address.port)
             open[address] = connecting
@@ -117,7 +156,7 @@ final class StreamConnections: Sendable {
             channel.close(mode: .all, promise: nil)
             return
         }
-        let peer = SIPAddress(host: host, port: port, transport: .tcp)
+        let peer = SIPAddress(host: host, port: port, transport: transport)
         let accepted = channels.withLockedValue { open in
             guard open.count < limits.maxConnections,
                 open.keys.lazy.filter({ $0.host == host }).count < limits.maxPerSource
@@ -131,13 +170,17 @@ final class StreamConnections: Sendable {
             channel.close(mode: .all, promise: nil)
             return
         }
+        if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.server)) }
         try addFramer(to: channel, peer: peer)
     }
 
     private func addFramer(to channel: any Channel, peer: SIPAddress) throws {
         try channel.pipeline.syncOperations.addHandlers(
             IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)),
-            SIPStreamFramer(peer: peer, messageTimeout: TimeAmount(limits.messageTimeout), forward: forward) {
+            SIPStreamFramer(
+                peer: peer, messageTimeout: TimeAmount(limits.messageTimeout), handshake: tls != nil,
+                forward: forward
+            ) {
                 [weak self] in
                 self?.forget(peer)
             })
@@ -164,17 +207,34 @@ final class SIPStreamFramer: ChannelInboundHandler {
     private let parser = SIPParser()
     private var pending: [UInt8] = []
     private var broken = false
-    /// Closes the connection if the message begun is not complete in time.
+    /// Bytes the message begun needs in all (0: its head is not complete yet).
+    private var awaiting = 0
+    /// How far `pending` was searched for the end of a head.
+    private var scanned = 0
+    /// Closes the connection if the message begun (or the TLS handshake) is not complete in time.
     private var slowMessage: Scheduled<Void>?
+    private let awaitsHandshake: Bool
 
     init(
-        peer: SIPAddress, messageTimeout: TimeAmount, forward: @escaping @Sendable (Inbound) -> Void,
-        closed: @escaping () -> Void
+        peer: SIPAddress, messageTimeout: TimeAmount, handshake: Bool = false,
+        forward: @escaping @Sendable (Inbound) -> Void, closed: @escaping () -> Void
     ) {
         self.peer = peer
         self.messageTimeout = messageTimeout
+        self.awaitsHandshake = handshake
         self.forward = forward
         self.closed = closed
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard awaitsHandshake else { return }
+        let channel = context.channel
+        slowMessage = context.eventLoop.scheduleTask(in: messageTimeout) { channel.close(promise: nil) }
+    }
+
+    /// A broken stream (a TLS error, a reset) ends the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -183,13 +243,25 @@ final class SIPStreamFramer: ChannelInboundHandler {
         defer { watchForSlowMessage(context: context) }
         while !pending.isEmpty {
             if skipKeepAlive(context: context) { continue }
+            // Parse again only when it can succeed: once the head's blank line has come, and then
+            // once the whole body has (a sender of one byte at a time costs no more than any other).
+            if pending.count < awaiting { return }
+            if awaiting == 0, !hasBlankLine(after: scanned) {
+                scanned = pending.count
+                if pending.count > parser.maxMessageBytes { awaiting = 0 } else { return }
+            }
             do {
                 switch try parser.parse(stream: pending[...]) {
                 case .incomplete:
+                    scanned = pending.count
+                    return
+                case .awaitingBody(let total):
+                    awaiting = total
                     return
                 case .message(_, let consumed):
                     forward(Inbound(bytes: Array(pending[..<consumed]), source: peer))
                     pending.removeFirst(consumed)
+                    (awaiting, scanned) = (0, 0)
                     slowMessage?.cancel()
                     slowMessage = nil
                 }
@@ -202,6 +274,21 @@ final class SIPStreamFramer: ChannelInboundHandler {
                 return
             }
         }
+    }
+
+    /// Whether the bytes from `start` on (with the three before it) hold an empty line.
+    private func hasBlankLine(after start: Int) -> Bool {
+        var index = max(pending.startIndex, start - 3)
+        while index + 1 < pending.endIndex {
+            if pending[index] == 10,
+                pending[index + 1] == 10
+                    || (pending[index + 1] == 13 && index + 2 < pending.endIndex && pending[index + 2] == 10)
+            {
+                return true
+            }
+            index += 1
+        }
+        return false
     }
 
     /// Starts the clock when a message has begun and none is running; the clock is not reset by
@@ -226,6 +313,10 @@ final class SIPStreamFramer: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            slowMessage?.cancel()
+            slowMessage = nil
+        }
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
         } else {

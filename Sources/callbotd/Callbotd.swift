@@ -225,12 +225,26 @@ struct Callbotd: AsyncParsableCommand {
             return
         }
         let listen = SIPAddress(host: line.listenHost, port: line.listenPort)
+        var tls: (port: Int, contexts: TLSContexts)?
+        if let settings = line.tls {
+            do {
+                tls = (
+                    settings.port,
+                    try TLSContexts(
+                        certificateFile: settings.certificateFile, privateKeyFile: settings.privateKeyFile,
+                        caFile: settings.caFile)
+                )
+            } catch {
+                logger.critical("invalid configuration: sip.tls: cannot read the certificate or key: \(error)")
+                throw ExitCode(2)
+            }
+        }
         let server = SIPServer(
             settings: Self.sipSettings(line), listen: listen, drainGrace: .seconds(line.drainGraceSeconds),
             limits: ConnectionLimits(
                 maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource,
                 messageTimeout: .seconds(max(1, line.messageTimeoutSeconds))),
-            logger: logger
+            tls: tls, logger: logger
         ) { call in await PhoneCall.run(CallLine(sip: call), live.context) }
         services.append(.init(service: server))
         services.append(
@@ -238,12 +252,22 @@ struct Callbotd: AsyncParsableCommand {
                 service: Supervisor(
                     notifier: notifier, logger: logger, ready: { await server.listening() },
                     responsive: { await server.isResponsive(within: .seconds(2)) },
-                    reload: { [line] in
-                        // The listen address and port ranges given on the command line stay.
+                    reload: { [line, logger] in
+                        // The addresses, port ranges and TLS stay those the daemon started with.
                         guard let fresh = await live.reload() else { return }
                         var reloaded = fresh.config.line
-                        (reloaded.listenHost, reloaded.listenPort, reloaded.rtpPorts) =
-                            (line.listenHost, line.listenPort, line.rtpPorts)
+                        (reloaded.listenHost, reloaded.listenPort, reloaded.rtpPorts, reloaded.publicAddress) =
+                            (line.listenHost, line.listenPort, line.rtpPorts, line.publicAddress)
+                        reloaded.tls = line.tls
+                        let limits = ConnectionLimits(
+                            maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource)
+                        do {
+                            try DescriptorBudget(settings: Self.sipSettings(reloaded), limits: limits).check(
+                                logger: logger)
+                        } catch {
+                            logger.error("reload: the line keeps its settings", metadata: ["error": "\(error)"])
+                            return
+                        }
                         server.update(Self.sipSettings(reloaded))
                     })))
         let group = ServiceGroup(
@@ -261,6 +285,6 @@ struct Callbotd: AsyncParsableCommand {
             trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,
             answerDelay: Double(line.answerDelayMilliseconds) / 1000,
             transferTimeout: Double(line.transferTimeoutSeconds), probeInterval: Double(line.probeIntervalSeconds),
-            mediaTimeout: Double(line.mediaTimeoutSeconds), userAgent: "Callbot")
+            mediaTimeout: Double(line.mediaTimeoutSeconds), tlsPort: line.tls?.port, userAgent: "Callbot")
     }
 }

@@ -23,12 +23,14 @@ import Testing
     }
 
     func invite(
-        callID: String = "c1", branch: String? = "z9hG4bK-1", sdp: String? = nil, extra: [String] = []
+        callID: String = "c1", branch: String? = "z9hG4bK-1", sdp: String? = nil, extra: [String] = [],
+        fromTag: String? = "a1"
     ) -> [UInt8] {
         let via = "Via: SIP/2.0/UDP 127.0.0.1:5061" + (branch.map { ";branch=\($0)" } ?? "")
         return message(
             [
-                "INVITE sip:bot@127.0.0.1:5070 SIP/2.0", via, "From: <sip:alice@127.0.0.1>;tag=a1",
+                "INVITE sip:bot@127.0.0.1:5070 SIP/2.0", via,
+                "From: <sip:alice@127.0.0.1>" + (fromTag.map { ";tag=\($0)" } ?? ""),
                 "To: <sip:bot@127.0.0.1:5070>", "Call-ID: \(callID)", "CSeq: 1 INVITE",
                 "Contact: <sip:alice@127.0.0.1:5061>", "Max-Forwards: 70", "Content-Type: application/sdp",
             ] + extra, body: sdp ?? offer)
@@ -114,12 +116,30 @@ import Testing
 
     @Test func anRFC2543InviteWithoutBranchIsAnsweredAndItsCopiesAbsorbed() {
         var ua = agent()
-        let first = ua.receive(invite(branch: nil), from: caller, now: 0)
+        let first = ua.receive(invite(branch: nil, fromTag: nil), from: caller, now: 0)
         #expect(statuses(first) == [100, 180])
-        #expect(statuses(ua.receive(invite(branch: nil), from: caller, now: 0.1)) == [180], "a copy, not a new call")
+        #expect(
+            statuses(ua.receive(invite(branch: nil, fromTag: nil), from: caller, now: 0.1)) == [180],
+            "a copy, not a new call")
         _ = ua.tick(now: 0.3)
-        #expect(statuses(ua.mediaReady("c1", now: 0.3)) == [200])
+        let ok = ua.mediaReady("c1", now: 0.3)
+        #expect(statuses(ok) == [200])
         #expect(ua.activeCalls == 1)
+        // Without a From tag (RFC 2543), the ACK and the BYE still find the dialog.
+        let tag = sent(ok).first!.headers.toTag!
+        func untagged(_ method: String, cseq: Int) -> [UInt8] {
+            message([
+                "\(method) sip:bot@127.0.0.1:5070 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:5061",
+                "From: <sip:alice@127.0.0.1>", "To: <sip:bot@127.0.0.1:5070>;tag=\(tag)", "Call-ID: c1",
+                "CSeq: \(cseq) \(method)",
+            ])
+        }
+        _ = ua.receive(untagged("ACK", cseq: 1), from: caller, now: 0.4)
+        #expect(ua.tick(now: 1).isEmpty, "acknowledged: no retransmission of the 200")
+        let bye = ua.receive(untagged("BYE", cseq: 2), from: caller, now: 2)
+        #expect(statuses(bye) == [200] && bye.contains(.callEnded(callID: "c1", reason: "remote_bye")))
+        // Its Call-ID cannot start another call at once.
+        #expect(statuses(ua.receive(invite(branch: "z9hG4bK-again"), from: caller, now: 3)) == [481])
     }
 
     @Test func requestsMissingMandatoryHeadersGet400() {

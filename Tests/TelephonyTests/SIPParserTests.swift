@@ -79,7 +79,9 @@ import Testing
             return
         }
         #expect(second.headers["Call-ID"] == "2")
-        #expect(try parser.parse(stream: stream[consumed..<(stream.count - 3)]) == .incomplete)
+        #expect(try parser.parse(stream: stream[consumed..<(stream.count - 3)]) == .incomplete, "the head is cut")
+        let head = stream[..<(consumed - 3)]
+        #expect(try parser.parse(stream: head) == .awaitingBody(total: consumed), "the body is cut")
     }
 
     /// Malformed input in the spirit of RFC 4475: each is refused with a reason, never a crash.

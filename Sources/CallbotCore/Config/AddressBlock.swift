@@ -44,6 +44,10 @@ package struct AddressBlock: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `host`, an address literal, is inside the block (host names never are).
     package func contains(_ host: String) -> Bool {
+        // An IPv4 peer seen through an IPv6 socket (::ffff:a.b.c.d) is the IPv4 address.
+        if bytes.count == 4, host.lowercased().hasPrefix("::ffff:"), host.contains(".") {
+            return contains(String(host.dropFirst(7)))
+        }
         guard let other = Self.parse(host), other.count == bytes.count else { return false }
         var bits = prefix
         for (a, b) in zip(bytes, other) {

@@ -492,24 +492,40 @@ package enum ConfigParser {
             peers.append(block)
         }
         guard !peers.isEmpty else { throw peersNode.error("list at least one trusted peer (the PBX or trunk address)") }
-        func positive(_ key: String, default value: Int) throws(ConfigError) -> Int {
+        func positive(_ key: String, default value: Int, max: Int = 3600) throws(ConfigError) -> Int {
             guard let n = f.optional(key) else { return value }
             let number = try n.int()
             guard number >= 0 else { throw n.error("\(key) cannot be negative") }
+            guard number <= max else { throw n.error("\(key) must be at most \(max)") }
             return number
         }
         let settings = LineSettings(
             listenHost: host, listenPort: port, publicAddress: try f.optional("public_address")?.string(),
             rtpPorts: ports,
-            trustedPeers: peers, maxCalls: try positive("max_calls", default: 200),
-            answerDelayMilliseconds: try positive("answer_delay_ms", default: 300),
+            trustedPeers: peers, maxCalls: try positive("max_calls", default: 200, max: 60_000),
+            answerDelayMilliseconds: try positive("answer_delay_ms", default: 300, max: 60_000),
             transferTimeoutSeconds: try positive("transfer_timeout_seconds", default: 30),
             drainGraceSeconds: try positive("drain_grace_seconds", default: 60),
             probeIntervalSeconds: try positive("probe_interval_seconds", default: 60),
             mediaTimeoutSeconds: try positive("media_timeout_seconds", default: 60),
-            maxConnections: try positive("max_connections", default: 512),
-            maxConnectionsPerSource: try positive("max_connections_per_source", default: 64),
-            messageTimeoutSeconds: try positive("tcp_message_timeout_seconds", default: 10))
+            maxConnections: try positive("max_connections", default: 512, max: 60_000),
+            maxConnectionsPerSource: try positive("max_connections_per_source", default: 64, max: 60_000),
+            messageTimeoutSeconds: try positive("tcp_message_timeout_seconds", default: 10),
+            tls: try f.optional("tls").map(tlsSettings))
+        try f.finish()
+        return settings
+    }
+
+    /// `sip.tls`: the port on the listen host, the certificate chain and key (PEM), the authorities
+    /// trusted when the daemon opens a TLS connection itself.
+    static func tlsSettings(_ node: YAMLNode) throws(ConfigError) -> TLSSettings {
+        var f = try node.fields()
+        let portNode = try f.required("port")
+        let port = try portNode.int()
+        guard (1...65535).contains(port) else { throw portNode.error("port must be within 1-65535") }
+        let settings = TLSSettings(
+            port: port, certificateFile: try f.required("certificate").string(),
+            privateKeyFile: try f.required("private_key").string(), caFile: try f.optional("ca_file")?.string())
         try f.finish()
         return settings
     }

@@ -306,6 +306,16 @@ package struct LineSettings: Sendable {
     package var maxConnectionsPerSource: Int = 64
     /// SIP over TCP: a message begun must be complete within this time (a trickling sender is cut off).
     package var messageTimeoutSeconds: Int = 10
+    /// SIP over TLS beside UDP and TCP; nil when not offered.
+    package var tls: TLSSettings?
+}
+
+/// SIP over TLS (`sip.tls`): paths are PEM files, relative to the daemon's working directory.
+package struct TLSSettings: Sendable {
+    package var port: Int
+    package var certificateFile: String
+    package var privateKeyFile: String
+    package var caFile: String?
 }
 
 /// The service itself.

@@ -71,14 +71,22 @@ package struct CallSession: Sendable {
     /// first event on, and a crash loses at most the last turn.
     private mutating func store(_ outputs: inout [Output]) async {
         guard !rowStored || record.events.count > eventsStored else { return }
-        do {
-            try await records.save(record, eventsStored: eventsStored)
-            eventsStored = record.events.count
-            rowStored = true
-        } catch {
-            let failure = CallEvent(
-                kind: .error, at: clock(), fields: ["what": .string("call record not saved: \(error)")])
-            outputs.append(.event(failure))
+        // The last write (the call's outcome) gets a second chance: without it the call would
+        // count as interrupted.
+        let attempts = record.outcome == nil ? 1 : 2
+        for attempt in 1...attempts {
+            do {
+                try await records.save(record, eventsStored: eventsStored)
+                eventsStored = record.events.count
+                rowStored = true
+                return
+            } catch  where attempt < attempts {
+                try? await Task.sleep(for: .milliseconds(100))
+            } catch {
+                let failure = CallEvent(
+                    kind: .error, at: clock(), fields: ["what": .string("call record not saved: \(error)")])
+                outputs.append(.event(failure))
+            }
         }
     }
 

@@ -45,6 +45,8 @@ package final class RTPSession: Sendable {
         package var source = 0
         /// From the caller's address, with an SSRC other than the stream followed.
         package var ssrc = 0
+        /// SRTP that fails authentication (a forgery, a replay, another key).
+        package var authentication = 0
     }
 
     struct State {
@@ -72,6 +74,23 @@ package final class RTPSession: Sendable {
         var packetsSent = 0
         var packetsReceived = 0
         var senderStopped: CheckedContinuation<Void, Never>?
+        /// SRTP, when agreed: the bot's key for what it sends, the caller's for what it receives.
+        var outbound: SRTPContext?
+        var inbound: SRTPContext?
+
+        /// Sets up SRTP for `keys` (a new key means a new context; an unchanged one keeps its state).
+        mutating func secure(_ keys: SRTPKeys?, previous: SRTPKeys?) {
+            guard let keys else {
+                (outbound, inbound) = (nil, nil)
+                return
+            }
+            if outbound == nil || keys.local != previous?.local {
+                outbound = SRTPContext(key: keys.local, outbound: true)
+            }
+            if inbound == nil || keys.remote != previous?.remote {
+                inbound = SRTPContext(key: keys.remote, outbound: false)
+            }
+        }
 
         mutating func follow(_ agreement: MediaAgreement) {
             self.agreement = agreement
@@ -97,8 +116,8 @@ package final class RTPSession: Sendable {
         onInactive: @escaping @Sendable () -> Void = {}
     ) async throws -> RTPSession {
         let box = NIOLockedValueBox<RTPSession?>(nil)
+        // No SO_REUSEADDR: another socket on the same port would share the caller's media.
         let channel = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -126,6 +145,7 @@ package final class RTPSession: Sendable {
         (callerAudio, audioSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(250))
         var state = State(agreement: agreement, lastHeard: .now())
         state.follow(agreement)
+        state.secure(agreement.srtp, previous: nil)
         self.state = NIOLockedValueBox(state)
     }
 
@@ -140,12 +160,16 @@ package final class RTPSession: Sendable {
     /// Packets refused so far.
     package var refusedPackets: Refused { state.withLockedValue { $0.refused } }
 
+    /// Whether the media are SRTP.
+    package var isSecure: Bool { state.withLockedValue { $0.outbound != nil && $0.inbound != nil } }
+
     /// Applies a new agreement (re-INVITE); the latched address stays unless the SDP's address moved.
     package func update(_ agreement: MediaAgreement) {
         state.withLockedValue { state in
             let moved =
                 agreement.remoteAddress != state.agreement.remoteAddress
                 || agreement.remotePort != state.agreement.remotePort
+            state.secure(agreement.srtp, previous: state.agreement.srtp)
             if moved {
                 state.follow(agreement)
             } else {
@@ -225,8 +249,16 @@ package final class RTPSession: Sendable {
             let packet = RTPPacket(
                 marker: marker, payloadType: type, sequenceNumber: header.sequence, timestamp: header.timestamp,
                 ssrc: header.ssrc, payload: payload)
-            let buffer = channel.allocator.buffer(bytes: packet.serialized())
-            channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+            let plain = packet.serialized()
+            // With SRTP, a packet that cannot be protected is not sent in clear.
+            let bytes = state.withLockedValue { state -> [UInt8]? in
+                guard state.agreement.srtp != nil else { return plain }
+                return state.outbound?.protect(plain)
+            }
+            if let bytes {
+                let buffer = channel.allocator.buffer(bytes: bytes)
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+            }
         }
         header.sequence &+= 1
         header.timestamp &+= 160
@@ -281,11 +313,21 @@ package final class RTPSession: Sendable {
     // MARK: Receiving
 
     fileprivate func received(_ envelope: AddressedEnvelope<ByteBuffer>, onKey: @Sendable (Character) -> Void) {
-        guard let packet = RTPPacket(envelope.data.readableBytesView) else {
+        guard let wire = RTPPacket(envelope.data.readableBytesView) else {
             logger.debug("not RTP", metadata: ["bytes": "\(envelope.data.readableBytes)"])
             return
         }
         let key: Character? = state.withLockedValue { state in
+            var packet = wire
+            if state.agreement.srtp != nil {
+                guard let inbound = state.inbound, let plain = inbound.unprotect(envelope.data.readableBytesView),
+                    let decrypted = RTPPacket(plain)
+                else {
+                    state.refused.authentication += 1
+                    return nil
+                }
+                packet = decrypted
+            }
             guard Self.admits(packet, from: envelope.remoteAddress, &state) else { return nil }
             state.packetsReceived += 1
             state.lastHeard = .now()
@@ -311,6 +353,8 @@ package final class RTPSession: Sendable {
             if source.port == 0 {
                 // No socket sends from port 0: only a capture replayed by raw socket does (SIPp's
                 // DTMF). Heard from the caller's own address, never answered to, never latched.
+                // (Whoever can forge the caller's address can forge a port as well: SRTP, not
+                // the source, is what authenticates media.)
                 return followsSSRC(packet, &state)
             }
             guard !state.latched else {

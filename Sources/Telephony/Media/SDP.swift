@@ -25,6 +25,22 @@ package struct SDPAudio: Sendable, Equatable {
     package var encodings: [UInt8: String]
     package var ptime: Int?
     package var direction: Direction
+    /// The transport of the audio stream: `RTP/AVP`, or `RTP/SAVP` for SRTP.
+    package var profile: String = "RTP/AVP"
+    /// Its SDES `a=crypto` lines (RFC 4568).
+    package var crypto: [Crypto] = []
+
+    /// One `a=crypto:TAG SUITE KEY-PARAMS [SESSION-PARAMS]` line.
+    package struct Crypto: Sendable, Equatable {
+        package var tag: Int
+        package var suite: String
+        /// The first inline key and salt, when it has no MKI.
+        package var key: [UInt8]?
+        package var sessionParameters: [String]
+    }
+
+    /// Whether the offer asks for SRTP.
+    package var isSecure: Bool { profile.hasPrefix("RTP/SAVP") }
 
     /// Parses the first audio stream of an SDP body.
     package static func parse(_ text: String) throws(SIPParseError) -> SDPAudio {
@@ -36,6 +52,8 @@ package struct SDPAudio: Sendable, Equatable {
         var ptime: Int?
         var sessionDirection = Direction.sendrecv
         var mediaDirection: Direction?
+        var profile = "RTP/AVP"
+        var crypto: [Crypto] = []
         for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw[...]
             guard line.count >= 2, line.dropFirst().first == "=" else { continue }
@@ -56,9 +74,10 @@ package struct SDPAudio: Sendable, Equatable {
                     port <= 65535
                 else { throw SIPParseError(reason: "SDP: invalid m= line") }
                 guard parts[0] == "audio" else { continue }
-                guard parts[2] == "RTP/AVP" || parts[2] == "RTP/AVPF" else {
+                guard ["RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF"].contains(parts[2]) else {
                     throw SIPParseError(reason: "SDP: unsupported transport \(parts[2])")
                 }
+                profile = String(parts[2])
                 audio = (port, parts[3...].compactMap { UInt8($0) })
                 inAudio = true
             case "a":
@@ -73,6 +92,14 @@ package struct SDPAudio: Sendable, Equatable {
                     if fields.count == 2, let type = UInt8(fields[0]) { encodings[type] = String(fields[1]) }
                 } else if name == "ptime", let value = Int(attribute[1]) {
                     ptime = value
+                } else if name == "crypto", inAudio {
+                    let fields = attribute[1].split(separator: " ")
+                    if fields.count >= 3, let tag = Int(fields[0]) {
+                        crypto.append(
+                            Crypto(
+                                tag: tag, suite: String(fields[1]), key: SRTPKeys.inlineKey(fields[2]),
+                                sessionParameters: fields.dropFirst(3).map(String.init)))
+                    }
                 }
             default:
                 continue
@@ -84,8 +111,8 @@ package struct SDPAudio: Sendable, Equatable {
         }
         return SDPAudio(
             address: connection.address, addressType: connection.type, port: audio.port, payloadTypes: audio.types,
-            encodings: encodings, ptime: ptime,
-            direction: mediaDirection ?? sessionDirection)
+            encodings: encodings, ptime: ptime, direction: mediaDirection ?? sessionDirection, profile: profile,
+            crypto: crypto)
     }
 
     /// The payload type carrying RFC 4733 telephone events at 8 kHz, if offered.
@@ -112,10 +139,17 @@ package struct MediaAgreement: Sendable, Equatable {
     package var remoteAddress: String
     package var remotePort: Int
     package var direction: SDPAudio.Direction
+    /// SDES keys when the caller asked for SRTP.
+    package var srtp: SRTPKeys?
 
-    /// The answer to `offer`, or nil when no codec is common (answer 488).
+    /// The answer to `offer`, or nil when no codec is common or SRTP is asked without a usable
+    /// key (answer 488).
     package init?(offer: SDPAudio) {
         guard let law = offer.preferredLaw, offer.port != 0 else { return nil }
+        if offer.isSecure {
+            guard let keys = SRTPKeys(offer: offer.crypto) else { return nil }
+            srtp = keys
+        }
         self.law = law
         payloadType =
             offer.payloadTypes.first {
@@ -135,8 +169,10 @@ package struct MediaAgreement: Sendable, Equatable {
         if let te = telephoneEventType { types += " \(te)" }
         var lines = [
             "v=0", "o=callbot \(sessionID) \(version) IN IP4 \(address)", "s=Callbot", "c=IN IP4 \(address)", "t=0 0",
-            "m=audio \(port) RTP/AVP \(types)", "a=rtpmap:\(payloadType) \(law == .muLaw ? "PCMU" : "PCMA")/8000",
+            "m=audio \(port) \(srtp == nil ? "RTP/AVP" : "RTP/SAVP") \(types)",
+            "a=rtpmap:\(payloadType) \(law == .muLaw ? "PCMU" : "PCMA")/8000",
         ]
+        if let srtp { lines.append(srtp.attribute) }
         if let te = telephoneEventType {
             lines += ["a=rtpmap:\(te) telephone-event/8000", "a=fmtp:\(te) 0-16"]
         }

@@ -24,6 +24,8 @@ package struct SIPParser: Sendable {
         case message(SIPMessage, consumed: Int)
         /// More bytes are needed.
         case incomplete
+        /// The head is complete: the message ends `total` bytes from the start of the input.
+        case awaitingBody(total: Int)
     }
 
     /// Parses one whole datagram. Without Content-Length, the body is the rest of the datagram.
@@ -65,7 +67,9 @@ package struct SIPParser: Sendable {
         guard bodyStart - bytes.startIndex + length <= maxMessageBytes else {
             throw SIPParseError(reason: "message larger than \(maxMessageBytes) bytes")
         }
-        guard bytes.endIndex - bodyStart >= length else { return .incomplete }
+        guard bytes.endIndex - bodyStart >= length else {
+            return .awaitingBody(total: bodyStart + length - bytes.startIndex)
+        }
         message.body = Array(bytes[bodyStart..<(bodyStart + length)])
         return .message(message, consumed: bodyStart + length - bytes.startIndex)
     }

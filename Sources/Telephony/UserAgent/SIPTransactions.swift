@@ -43,6 +43,9 @@ struct ServerTransactions: Sendable {
 
     /// Transactions remembered at once; beyond, responses are still sent but not replayed.
     static let capacity = 50_000
+    /// Refusals retransmitted at once (each costs a scan per tick and packets to its sender);
+    /// beyond, a refusal is sent once and its copies answered.
+    static let retransmitting = 1024
 
     private(set) var entries: [TransactionID: Entry] = [:]
     /// Transactions in order of expiry (every lifetime is the same), some already gone.
@@ -59,7 +62,8 @@ struct ServerTransactions: Sendable {
     mutating func complete(_ id: TransactionID, with response: SIPMessage, to destination: SIPAddress, now: Double)
         -> SIPEffect
     {
-        let retransmits = id.method == "INVITE" && destination.transport == .udp
+        let retransmits =
+            id.method == "INVITE" && destination.transport == .udp && awaitingACK.count < Self.retransmitting
         if entries[id] == nil, entries.count < Self.capacity {
             entries[id] = Entry(
                 response: response, destination: destination,

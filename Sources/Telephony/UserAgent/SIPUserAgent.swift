@@ -24,6 +24,8 @@ package struct SIPUserAgent: Sendable {
     private var server = ServerTransactions()
     private var client = ClientTransactions()
     private var usedPorts: Set<Int> = []
+    /// Call-IDs of calls that ended lately, until when they may not be used again.
+    private var ended: [String: Double] = [:]
     private var counter: UInt64 = 0
 
     package init(settings: SIPSettings) {
@@ -105,7 +107,7 @@ package struct SIPUserAgent: Sendable {
 
     /// A stream transport hands over one framed message, which must carry Content-Length.
     private static func parse(_ bytes: [UInt8], transport: SIPTransport) throws(SIPParseError) -> SIPMessage {
-        guard transport == .tcp else { return try SIPParser().parse(datagram: bytes) }
+        guard transport.isStream else { return try SIPParser().parse(datagram: bytes) }
         guard case .message(let message, _) = try SIPParser().parse(stream: bytes[...]) else {
             throw SIPParseError(reason: "incomplete message")
         }
@@ -140,7 +142,7 @@ package struct SIPUserAgent: Sendable {
             return cancel(message, id: id, callID: callID, source: source, now: now)
         case "BYE":
             guard let call = dialog(for: message) else { return noDialog(message, id: id, source: source, now: now) }
-            cleanUpCall(callID)
+            cleanUpCall(callID, now: now)
             var effects = respond(message, id: id, 200, "OK", source: source, now: now)
             if call.state == .ringing {
                 // A BYE in the early dialog also ends the INVITE (RFC 3261 §15.1.2).
@@ -197,6 +199,9 @@ package struct SIPUserAgent: Sendable {
                 return []
             }
             return reject(message, 482, "Loop Detected", source: source, now: now)
+        }
+        if let until = ended[callID], now < until {
+            return reject(message, 481, "Call/Transaction Does Not Exist", source: source, now: now)
         }
         if draining || activeCalls >= settings.maxCalls {
             statistics.rejectedOverload += 1
@@ -269,6 +274,9 @@ package struct SIPUserAgent: Sendable {
         guard offer.addressType == "IP4", AddressBlock.parse(offer.address)?.count == 4 else {
             return .failure(OfferRefusal(warning: "the media address must be an IPv4 address"))
         }
+        if offer.isSecure, SRTPKeys(offer: offer.crypto) == nil {
+            return .failure(OfferRefusal(warning: "SRTP needs an AES_CM_128_HMAC_SHA1_80 inline key (a=crypto)"))
+        }
         return .success(offer)
     }
 
@@ -281,8 +289,8 @@ package struct SIPUserAgent: Sendable {
 
     private func contact(_ transport: SIPTransport) -> String {
         transport == .udp
-            ? "<sip:callbot@\(settings.publicAddress)>"
-            : "<sip:callbot@\(settings.publicAddress);transport=\(transport)>"
+            ? "<sip:callbot@\(settings.publicAddress(transport))>"
+            : "<sip:callbot@\(settings.publicAddress(transport));transport=\(transport)>"
     }
 
     /// Time to answer: asks for the call's media first (`mediaReady` or `mediaFailed` follows).
@@ -324,7 +332,7 @@ package struct SIPUserAgent: Sendable {
     package mutating func mediaFailed(_ callID: String, now: Double) -> [SIPEffect] {
         guard let call = calls[callID], call.state == .ringing else { return [] }
         statistics.rejectedOverload += 1
-        cleanUpCall(callID)
+        cleanUpCall(callID, now: now)
         var refusal = call.invite.response(
             503, "Service Unavailable", toTag: call.localTag, source: (call.source.host, call.source.port))
         refusal.headers.add("Retry-After", String(settings.retryAfter))
@@ -339,7 +347,7 @@ package struct SIPUserAgent: Sendable {
         // The ACK of a rejected INVITE belongs to its transaction; the ACK of a 2xx to the dialog.
         server.acknowledge(id)
         guard var call = calls[callID], message.headers.toTag == call.localTag,
-            message.headers.fromTag == call.remoteTag
+            (message.headers.fromTag ?? "") == call.remoteTag
         else { return }
         guard call.state == .answered else { return }
         call.state = .confirmed
@@ -375,10 +383,14 @@ package struct SIPUserAgent: Sendable {
             case .failure(let refusal):
                 return reject(message, 488, "Not Acceptable Here", warning: refusal.warning, source: source, now: now)
             case .success(let offer):
-                guard let agreement = MediaAgreement(offer: offer) else {
+                guard var agreement = MediaAgreement(offer: offer) else {
                     return reject(
                         message, 488, "Not Acceptable Here", warning: "PCMU or PCMA required", code: 305,
                         source: source, now: now)
+                }
+                // The caller's key unchanged: the bot's stays too (a new one would restart its stream).
+                if let before = call.agreement.srtp, agreement.srtp?.remote == before.remote {
+                    agreement.srtp?.local = before.local
                 }
                 updated = agreement
             }
@@ -420,7 +432,7 @@ package struct SIPUserAgent: Sendable {
         guard call.state == .ringing else { return effects }  // already answered: the CANCEL changes nothing
         let terminated = call.invite.response(
             487, "Request Terminated", toTag: call.localTag, source: (call.source.host, call.source.port))
-        cleanUpCall(callID)
+        cleanUpCall(callID, now: now)
         effects.append(
             server.complete(invite, with: terminated, to: responseAddress(call.invite, source: call.source), now: now))
         effects.append(.callEnded(callID: callID, reason: "cancelled"))
@@ -466,7 +478,9 @@ package struct SIPUserAgent: Sendable {
         var headers = SIPHeaders()
         let transport = destination(for: call).transport
         headers.add(
-            "Via", "SIP/2.0/\(transport.viaToken) \(settings.publicAddress);branch=z9hG4bK-\(nextCounter())-cb;rport")
+            "Via",
+            "SIP/2.0/\(transport.viaToken) \(settings.publicAddress(transport));branch=z9hG4bK-\(nextCounter())-cb;rport"
+        )
         headers.add("Max-Forwards", "70")
         headers.add("From", call.localURI.contains(";tag=") ? call.localURI : call.localURI + ";tag=\(call.localTag)")
         headers.add("To", call.remoteURI)
@@ -482,7 +496,7 @@ package struct SIPUserAgent: Sendable {
     /// The transport is the URI's `transport` parameter, else the one the call came on. A caller that
     /// reached us directly over TCP gets them on its own connection: softphones rarely accept new ones.
     private func destination(for call: Call) -> SIPAddress {
-        if call.routeSet.isEmpty, call.source.transport == .tcp { return call.source }
+        if call.routeSet.isEmpty, call.source.transport.isStream { return call.source }
         let uri = call.routeSet.first.map(SIPField.uri) ?? call.remoteTarget
         let transport = SIPField.parameter("transport", in: uri).flatMap { SIPTransport(rawValue: $0.lowercased()) }
         if let (host, port) = SIPField.hostPort(in: uri), AddressBlock.parse(host) != nil {
@@ -501,12 +515,14 @@ package struct SIPUserAgent: Sendable {
             calls[callID]?.transferDeadline = .infinity
             return [.transferFinished(callID: callID, status: status)]
         case "BYE":
-            cleanUpCall(callID)
+            cleanUpCall(callID, now: now)
         case "OPTIONS":
             // 481 or 408: the far end no longer knows the call (RFC 3261 §12.2.1.2); anything else
             // means it is still there.
-            if status == 481 || status == 408 { return lose(callID, reason: "caller_lost") }
-            if calls[callID]?.state == .confirmed { calls[callID]?.probeAt = now + settings.probeInterval }
+            if status == 481 || status == 408 { return lose(callID, reason: "caller_lost", now: now) }
+            if calls[callID]?.state == .confirmed {
+                calls[callID]?.probeAt = settings.probeInterval > 0 ? now + settings.probeInterval : .infinity
+            }
         default:
             break
         }
@@ -514,10 +530,10 @@ package struct SIPUserAgent: Sendable {
     }
 
     /// Ends a call whose far end is gone: no BYE can reach it.
-    private mutating func lose(_ callID: String, reason: String) -> [SIPEffect] {
+    private mutating func lose(_ callID: String, reason: String, now: Double) -> [SIPEffect] {
         guard let call = calls[callID], call.state != .ended else { return [] }
         statistics.callsLost += 1
-        cleanUpCall(callID)
+        cleanUpCall(callID, now: now)
         return [.callEnded(callID: callID, reason: reason)]
     }
 
@@ -565,8 +581,8 @@ package struct SIPUserAgent: Sendable {
         for transaction in timedOut {
             switch transaction.method {
             case "REFER": effects.append(.transferFinished(callID: transaction.callID, status: 408))
-            case "OPTIONS": effects += lose(transaction.callID, reason: "caller_lost")
-            default: cleanUpCall(transaction.callID)
+            case "OPTIONS": effects += lose(transaction.callID, reason: "caller_lost", now: now)
+            default: cleanUpCall(transaction.callID, now: now)
             }
         }
         return effects
@@ -577,7 +593,7 @@ package struct SIPUserAgent: Sendable {
     /// The dialog of a request from the caller: its tag in From, ours in To (RFC 3261 §12.2.2).
     private func dialog(for message: SIPMessage) -> Call? {
         guard let callID = message.headers.callID, let call = calls[callID], call.state != .ended,
-            message.headers.fromTag == call.remoteTag, message.headers.toTag == call.localTag
+            (message.headers.fromTag ?? "") == call.remoteTag, message.headers.toTag == call.localTag
         else { return nil }
         return call
     }
@@ -632,10 +648,14 @@ package struct SIPUserAgent: Sendable {
         return source
     }
 
-    private mutating func cleanUpCall(_ callID: String) {
+    private mutating func cleanUpCall(_ callID: String, now: Double) {
         guard let call = calls.removeValue(forKey: callID) else { return }
         usedPorts.remove(call.localPort)
         client.forget(callID: callID)
+        // A late copy of its INVITE, or another INVITE reusing the Call-ID, must not start a call
+        // the adapter would mistake for this one: refused for 64·T1.
+        ended[callID] = now + 64 * SIPSettings.t1
+        if ended.count > 4096 { ended = ended.filter { $0.value > now } }
     }
 
     /// An even port of the range, chosen at random so that the next call's port cannot be guessed.

@@ -5,6 +5,11 @@ package enum SIPTransport: String, Sendable, Hashable {
     case udp
     /// A stream: responses go back on the connection the request came on, nothing is retransmitted.
     case tcp
+    /// TCP inside TLS (RFC 3261 §26.3.1): a stream, and the signalling (SDES keys) kept secret.
+    case tls
+
+    /// Whether messages travel on a connection (framed by Content-Length).
+    var isStream: Bool { self != .udp }
 
     /// The protocol token of a Via header.
     var viaToken: String { rawValue.uppercased() }
@@ -29,6 +34,14 @@ package struct SIPAddress: Sendable, Hashable, CustomStringConvertible {
 package struct SIPSettings: Sendable {
     /// The address in Contact, Via and SDP.
     package var publicAddress: SIPAddress
+    /// The port of SIP over TLS, when offered (Contact and Via of TLS dialogs name it).
+    package var tlsPort: Int?
+
+    /// The address for Contact and Via on `transport`.
+    func publicAddress(_ transport: SIPTransport) -> SIPAddress {
+        guard transport == .tls, let tlsPort else { return publicAddress }
+        return SIPAddress(host: publicAddress.host, port: tlsPort, transport: .tls)
+    }
     /// Sources allowed to send requests.
     package var trustedPeers: [AddressBlock]
     package var maxCalls: Int
@@ -50,8 +63,9 @@ package struct SIPSettings: Sendable {
         publicAddress: SIPAddress, trustedPeers: [AddressBlock] = [AddressBlock("127.0.0.0/8")!, AddressBlock("::1")!],
         maxCalls: Int = 200, rtpPorts: ClosedRange<Int> = 20000...20999, answerDelay: Double = 0.3,
         transferTimeout: Double = 30, retryAfter: Int = 30, probeInterval: Double = 60, mediaTimeout: Double = 60,
-        userAgent: String = "Callbot"
+        tlsPort: Int? = nil, userAgent: String = "Callbot"
     ) {
+        self.tlsPort = tlsPort
         self.publicAddress = publicAddress
         self.trustedPeers = trustedPeers
         self.maxCalls = maxCalls
