@@ -17,6 +17,8 @@ package struct ConnectionLimits: Sendable {
     package var idleTimeout: Duration
     /// A message that has begun must be complete within this time (slow senders are cut off).
     package var messageTimeout: Duration
+    /// New connections accepted from one address per second (a burst of as many is allowed).
+    package var acceptsPerSecond: Double = 20
 
     package init(
         maxConnections: Int = 512, maxPerSource: Int = 64, idleTimeout: Duration = .seconds(900),
@@ -64,6 +66,8 @@ final class StreamConnections: Sendable {
     private let forward: @Sendable (Inbound) -> Void
     private let admits: @Sendable (String) -> Bool
     private let channels = NIOLockedValueBox<[SIPAddress: EventLoopFuture<any Channel>]>([:])
+    /// Per address: tokens left for new connections, and when they were counted.
+    private let acceptBudget = NIOLockedValueBox<[String: (tokens: Double, at: NIODeadline)]>([:])
     private let limits: ConnectionLimits
     private let transport: SIPTransport
     private let tls: TLSContexts?
@@ -156,6 +160,11 @@ final class StreamConnections: Sendable {
             channel.close(mode: .all, promise: nil)
             return
         }
+        guard admitsNewConnection(from: host) else {
+            Self.refusedLimit.increment()
+            channel.close(mode: .all, promise: nil)
+            return
+        }
         let peer = SIPAddress(host: host, port: port, transport: transport)
         let accepted = channels.withLockedValue { open in
             guard open.count < limits.maxConnections,
@@ -172,6 +181,25 @@ final class StreamConnections: Sendable {
         }
         if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.server)) }
         try addFramer(to: channel, peer: peer)
+    }
+
+    /// A token bucket per address: `acceptsPerSecond`, bursts of as many.
+    private func admitsNewConnection(from host: String) -> Bool {
+        let rate = limits.acceptsPerSecond
+        let now = NIODeadline.now()
+        return acceptBudget.withLockedValue { budget in
+            if budget.count > 4096 { budget = budget.filter { now - $0.value.at < .seconds(60) } }
+            var entry = budget[host] ?? (rate, now)
+            let elapsed = Double((now - entry.at).nanoseconds) / 1e9
+            entry = (min(rate, entry.tokens + elapsed * rate), now)
+            guard entry.tokens >= 1 else {
+                budget[host] = entry
+                return false
+            }
+            entry.tokens -= 1
+            budget[host] = entry
+            return true
+        }
     }
 
     private func addFramer(to channel: any Channel, peer: SIPAddress) throws {

@@ -98,6 +98,17 @@ struct Callbotd: AsyncParsableCommand {
             }
             line.rtpPorts = range
         }
+        if lineKind == .sip {
+            // Before anything starts: the open files the line may need at its limits.
+            let limits = ConnectionLimits(
+                maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource)
+            do {
+                try DescriptorBudget(settings: Self.sipSettings(line), limits: limits).check(logger: logger)
+            } catch {
+                logger.critical("cannot start: \(error)")
+                throw ExitCode(2)
+            }
+        }
         let path: String
         switch (db, deployment.config.storage) {
         case (let db?, _): path = db

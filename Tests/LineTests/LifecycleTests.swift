@@ -92,3 +92,24 @@ final class NotifySocket {
         return messages
     }
 }
+
+extension Line.LifecycleTests {
+    /// Under a low open-file limit the probe saw every call fail, then the daemon die of SIGILL:
+    /// now the daemon refuses to start and says what to raise.
+    @Test func refusesToStartWithoutTheFilesItsLimitsNeed() throws {
+        let folder = NSTemporaryDirectory() + "callbot-nofile-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try runProcess(
+            "/bin/sh",
+            [
+                "-c",
+                "ulimit -n 400 && exec \"$0\" --config \"$1\" --sip-listen 127.0.0.1:25125 "
+                    + "--rtp-ports 28800-28899 --db \"$2\" --admin-listen 127.0.0.1:0",
+                binary("callbotd"), repositoryRoot + "/config", folder + "/callbot.sqlite",
+            ], in: folder)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("raise LimitNOFILE"), "\(run.stderr.suffix(1000))")
+        #expect(!run.stderr.contains("SIP listening"))
+    }
+}

@@ -45,12 +45,18 @@ extension Line {
                     except OSError: cut = time.time() - start; break
                     if closed(slow, 0.3): cut = time.time() - start; break
                 print("slow cut", cut is not None and cut < 3.0, cut)
+                # A burst of 60 connections from one trusted address: about 20 a second are taken.
+                time.sleep(1.5)
+                burst = [socket.create_connection(("127.0.0.1", port)) for i in range(60)]
+                refused = sum(closed(s, 0.05) for s in burst)
+                print("burst refused", refused, refused >= 30 and refused <= 45)
                 """#
             let run = try runProcess("/usr/bin/python3", ["-c", script, "25111"])
             let lines = run.stdout.split(separator: "\n").map(String.init)
             #expect(lines.contains("untrusted closed 300"), "\(run)")
             #expect(lines.contains("trusted SIP/2.0 200 OK"), "\(run)")
             #expect(lines.contains { $0.hasPrefix("slow cut True") }, "\(run)")
+            #expect(lines.contains { $0.hasPrefix("burst refused") && $0.hasSuffix("True") }, "\(run)")
             #expect(daemon.stop() == 0)
         }
 
