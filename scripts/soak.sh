@@ -45,19 +45,25 @@ read -r rss_start cpu_start < <(sample)
   -stf stats.csv 127.0.0.1:25301 > sipp.out 2>&1) || true
 sleep 3
 read -r rss_end cpu_end < <(sample)
-# CPU over 5 s of idle after the soak.
+# CPU over 5 s of idle after the soak, and memory after 30 s of rest.
 idle_start=$(awk '{print $14 + $15}' "/proc/$daemon/stat"); sleep 5
 idle_end=$(awk '{print $14 + $15}' "/proc/$daemon/stat")
+sleep 25
+read -r rss_rest _ < <(sample)
 kill -TERM "$daemon"; wait "$daemon" || true
-successful=$(grep -E "Successful call" "$work/sipp.out" | awk '{print $(NF-1)}' | tail -1)
-failed=$(grep -E "Failed call" "$work/sipp.out" | awk '{print $(NF-1)}' | tail -1)
+# SIPp's cumulative counts, from the last line of its statistics file.
+column() { awk -F';' -v name="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == name) c = i} END {print $c}' "$work/stats.csv"; }
+successful=$(column "SuccessfulCall(C)")
+failed=$(column "FailedCall(C)")
 recorded=$(sqlite3 "$work/soak.sqlite" "SELECT count(*) FROM calls")
 distinct=$(sqlite3 "$work/soak.sqlite" "SELECT count(DISTINCT id) FROM calls")
 echo "soak: ${rate} calls/s for ${seconds} s, ${calls} calls placed"
 echo "  successful ${successful:-?}, failed ${failed:-?} (SIPp)"
 echo "  recorded ${recorded} calls (${distinct} distinct)"
-echo "  daemon RSS ${rss_start} MiB at start, ${rss_end} MiB at the end"
+echo "  daemon RSS ${rss_start} MiB at start, ${rss_end} MiB at the end, ${rss_rest} MiB after 30 s of rest"
 share() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN {printf "%.1f", (b - a) / s * 100}'; }
 echo "  daemon CPU ${cpu_start} s at start, ${cpu_end} s at the end ($(share "$cpu_start" "$cpu_end" "$seconds") % of a core over the soak)"
 echo "  idle CPU after: $(share "$idle_start" "$idle_end" 500) % of a core"
-grep -c "error" "$work/callbotd.log" | sed 's/^/  error lines in the log: /'
+echo "  error lines in the log: $(grep -c " error " "$work/callbotd.log" || true)"
+mkdir -p var && cp "$work/callbotd.log" var/soak-callbotd.log && cp "$work/stats.csv" var/soak-sipp-stats.csv
+echo "  (the daemon's log and SIPp's statistics are kept in var/soak-*)"
