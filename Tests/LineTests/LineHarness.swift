@@ -244,3 +244,60 @@ final class UDPSocket: Sendable {
         return packets
     }
 }
+
+/// baresip as a softphone in `folder`: a silent WAV as microphone, what it hears recorded in
+/// `folder/recordings` (`dump-…-dec.wav`).
+struct Softphone {
+    let folder: String
+
+    /// Writes its config: SIP on `listen` (TLS on the next port), RTP on `rtpPorts`, an account
+    /// with `accountParameters` (`;mediaenc=srtp-mand`…), `modules` added to the usual ones.
+    init(folder: String, listen: Int, rtpPorts: String, modules: [String] = [], accountParameters: String = "")
+        throws
+    {
+        self.folder = folder
+        try FileManager.default.createDirectory(atPath: folder + "/recordings", withIntermediateDirectories: true)
+        try writeWAV(samples: [Int16](repeating: 0, count: 8000 * 40), rate: 8000, to: folder + "/microphone.wav")
+        let loaded = (["stdio.so", "g711.so", "aufile.so", "sndfile.so"] + modules).map { "module \($0)" }
+        try
+            ([
+                "poll_method epoll", "sip_listen 127.0.0.1:\(listen)", "net_interface 127.0.0.1",
+                "audio_source aufile,\(folder)/microphone.wav", "audio_alert none", "ausrc_srate 8000",
+                "ausrc_channels 1",
+                "rtp_ports \(rtpPorts)", "module_path /usr/lib/baresip/modules",
+            ] + loaded + ["module_app account.so", "module_app menu.so", "snd_path \(folder)/recordings", ""])
+            .joined(separator: "\n").write(toFile: folder + "/config", atomically: true, encoding: .utf8)
+        try
+            "<sip:caller@127.0.0.1:\(listen)>;regint=0;audio_codecs=PCMU/8000,PCMA/8000;answermode=manual\(accountParameters)\n"
+            .write(toFile: folder + "/accounts", atomically: true, encoding: .utf8)
+    }
+
+    /// Dials `uri` and hangs up after `seconds`; returns what baresip printed.
+    func dial(_ uri: String, seconds: Int, trace: Bool = false) throws -> String {
+        let run = try runProcess(
+            "/usr/bin/baresip", ["-f", folder] + (trace ? ["-s"] : []) + ["-e", "/dial \(uri)", "-t", "\(seconds)"],
+            in: folder)
+        return run.stdout + run.stderr
+    }
+
+    /// What it heard, as 8 kHz samples; nil when it recorded nothing.
+    func heard() throws -> (samples: [Int16], rate: Int)? {
+        let recordings = try FileManager.default.contentsOfDirectory(atPath: folder + "/recordings").filter {
+            $0.hasSuffix("-dec.wav")
+        }
+        guard let recording = recordings.first else { return nil }
+        let wav = try readWAV(folder + "/recordings/" + recording)
+        return (wav.samples, wav.rate)
+    }
+}
+
+/// Whether `samples` sound like speech: mostly loud 20 ms frames (about -30 dBFS) with pauses,
+/// not silence nor a constant tone. Returns the counts for the failure message.
+func soundsLikeSpeech(_ samples: [Int16]) -> (isSpeech: Bool, loud: Int, frames: Int) {
+    let frames = stride(from: 0, to: max(0, samples.count - 160), by: 160).map { start in
+        samples[start..<(start + 160)].reduce(0.0) { $0 + Double($1) * Double($1) } / 160
+    }
+    let loud = frames.filter { $0 > 1_000_000 }.count
+    let pauses = frames.filter { $0 < 10_000 }.count
+    return (Double(loud) / Double(max(frames.count, 1)) > 0.3 && pauses > 5, loud, frames.count)
+}

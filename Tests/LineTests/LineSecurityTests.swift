@@ -223,50 +223,17 @@ extension Line {
                         + "private_key: \"\(keys)/key.pem\"}\n")
             }
             #expect(daemon.log.contains("sip.transports=udp tcp tls"), "\(daemon.log)")
-            let folder = daemon.folder + "/baresip"
-            try FileManager.default.createDirectory(atPath: folder + "/recordings", withIntermediateDirectories: true)
-            try writeWAV(samples: [Int16](repeating: 0, count: 8000 * 20), rate: 8000, to: folder + "/microphone.wav")
-            try """
-            poll_method epoll
-            sip_listen 127.0.0.1:25190
-            net_interface 127.0.0.1
-            audio_source aufile,\(folder)/microphone.wav
-            audio_alert none
-            ausrc_srate 8000
-            ausrc_channels 1
-            rtp_ports 28780-28789
-            module_path /usr/lib/baresip/modules
-            module stdio.so
-            module g711.so
-            module aufile.so
-            module sndfile.so
-            module srtp.so
-            module_app account.so
-            module_app menu.so
-            snd_path \(folder)/recordings
-
-            """.write(toFile: folder + "/config", atomically: true, encoding: .utf8)
-            try "<sip:caller@127.0.0.1:25190>;regint=0;audio_codecs=PCMU/8000;answermode=manual;mediaenc=srtp-mand\n"
-                .write(toFile: folder + "/accounts", atomically: true, encoding: .utf8)
-            let run = try runProcess(
-                "/usr/bin/baresip",
-                ["-f", folder, "-s", "-e", "/dial sip:bot@127.0.0.1:25132;transport=tls", "-t", "7"], in: folder)
-            let trace = run.stdout + run.stderr
+            let phone = try Softphone(
+                folder: daemon.folder + "/baresip", listen: 25190, rtpPorts: "28780-28789", modules: ["srtp.so"],
+                accountParameters: ";mediaenc=srtp-mand")
+            let trace = try phone.dial("sip:bot@127.0.0.1:25132;transport=tls", seconds: 7, trace: true)
             #expect(trace.contains("SIP/2.0/TLS"), "the call's signalling went over TLS: \(trace.suffix(3000))")
             #expect(trace.contains("SIP/2.0 200 OK"), "answered: \(trace.suffix(3000))")
             #expect(trace.contains("m=audio") && trace.contains("RTP/SAVP") && trace.contains("a=crypto:"))
             // What the softphone heard, decrypted by it: the greeting, not silence nor noise.
-            let recordings = try FileManager.default.contentsOfDirectory(atPath: folder + "/recordings").filter {
-                $0.hasSuffix("-dec.wav")
-            }
-            let recording = try #require(recordings.first, "baresip recorded nothing: \(trace.suffix(2000))")
-            let heard = try readWAV(folder + "/recordings/" + recording)
-            let frames = stride(from: 0, to: max(0, heard.samples.count - 160), by: 160).map { start in
-                heard.samples[start..<(start + 160)].reduce(0.0) { $0 + Double($1) * Double($1) } / 160
-            }
-            let loud = frames.filter { $0 > 1_000_000 }.count
-            #expect(Double(loud) / Double(max(frames.count, 1)) > 0.3, "\(loud) loud frames of \(frames.count)")
-            #expect(frames.filter { $0 < 10_000 }.count > 5, "speech has pauses")
+            let heard = try #require(try phone.heard(), "baresip recorded nothing: \(trace.suffix(2000))")
+            let speech = soundsLikeSpeech(heard.samples)
+            #expect(speech.isSpeech, "\(speech.loud) loud frames of \(speech.frames)")
             #expect(daemon.stop() == 0)
             #expect(daemon.log.contains("rtp.srtp=true"), "the bot's side was SRTP")
             // And the bot heard the softphone's packets, every one authenticated.

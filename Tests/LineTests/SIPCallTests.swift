@@ -267,47 +267,14 @@ extension Line {
     @Suite struct SoftphoneTests {
         @Test func aSoftphoneHearsTheGreeting() throws {
             let daemon = try Daemon(sipPort: 25077, rtpPorts: "26700-26799")
-            let folder = daemon.folder + "/baresip"
-            try FileManager.default.createDirectory(atPath: folder + "/recordings", withIntermediateDirectories: true)
-            try writeWAV(samples: [Int16](repeating: 0, count: 8000 * 40), rate: 8000, to: folder + "/microphone.wav")
-            try """
-            poll_method epoll
-            sip_listen 127.0.0.1:25080
-            net_interface 127.0.0.1
-            audio_source aufile,\(folder)/microphone.wav
-            audio_alert none
-            ausrc_srate 8000
-            ausrc_channels 1
-            rtp_ports 26900-26919
-            module_path /usr/lib/baresip/modules
-            module stdio.so
-            module g711.so
-            module aufile.so
-            module sndfile.so
-            module_app account.so
-            module_app menu.so
-            snd_path \(folder)/recordings
-
-            """.write(toFile: folder + "/config", atomically: true, encoding: .utf8)
-            try "<sip:caller@127.0.0.1:25080>;regint=0;audio_codecs=PCMU/8000,PCMA/8000;answermode=manual\n"
-                .write(toFile: folder + "/accounts", atomically: true, encoding: .utf8)
-            let run = try runProcess(
-                "/usr/bin/baresip", ["-f", folder, "-e", "/dial sip:bot@127.0.0.1:25077", "-t", "9"], in: folder)
-            let recordings = try FileManager.default.contentsOfDirectory(atPath: folder + "/recordings").filter {
-                $0.hasSuffix("-dec.wav")
-            }
-            let recording = try #require(
-                recordings.first, "baresip recorded nothing: \(run.stdout.suffix(2000)) \(run.stderr.suffix(1000))")
-            let heard = try readWAV(folder + "/recordings/" + recording)
+            let phone = try Softphone(folder: daemon.folder + "/baresip", listen: 25080, rtpPorts: "26900-26919")
+            let output = try phone.dial("sip:bot@127.0.0.1:25077", seconds: 9)
+            let heard = try #require(try phone.heard(), "baresip recorded nothing: \(output.suffix(2000))")
             let seconds = Double(heard.samples.count) / Double(heard.rate)
             #expect(seconds > 5, "heard \(seconds) s")
             // The greeting is speech: loud frames, and not a constant tone.
-            let frames = stride(from: 0, to: heard.samples.count - 160, by: 160).map { start in
-                heard.samples[start..<(start + 160)].reduce(0.0) { $0 + Double($1) * Double($1) } / 160
-            }
-            let loud = frames.filter { $0 > 1_000_000 }.count  // about -30 dBFS
-            #expect(Double(loud) / Double(max(frames.count, 1)) > 0.3, "\(loud) loud frames of \(frames.count)")
-            #expect(frames.filter { $0 < 10_000 }.count > 5, "speech has pauses")
+            let speech = soundsLikeSpeech(heard.samples)
+            #expect(speech.isSpeech, "\(speech.loud) loud frames of \(speech.frames)")
             let call = try daemon.lastCall()
             #expect((call["events"] as? [[String: Any]])?.first?["key"] as? String == "greeting")
             #expect(daemon.stop() == 0)
