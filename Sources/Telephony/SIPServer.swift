@@ -50,7 +50,8 @@ package final class SIPServer: Service, Sendable {
     private let handleCall: @Sendable (IncomingCall) async -> Void
     private let signals = SignalRouter()
     private let boundPort = NIOLockedValueBox<Int?>(nil)
-    private let snapshot = NIOLockedValueBox(Snapshot())
+    /// What the owner task last published of the agent's counts.
+    private let published = NIOLockedValueBox(SIPStatistics())
     private let droppedUntrusted = NIOLockedValueBox(0)
     /// Messages waiting for the owner task; beyond `maxBacklog` new ones are dropped.
     private let backlog = NIOLockedValueBox(0)
@@ -146,23 +147,11 @@ package final class SIPServer: Service, Sendable {
     /// The UDP port actually bound (useful with port 0).
     package var port: Int? { boundPort.withLockedValue { $0 } }
 
-    /// What the user agent refused or dropped so far, and what it holds.
+    /// What the user agent refused or dropped so far.
     package func statistics() -> SIPStatistics {
-        var statistics = snapshot.withLockedValue { $0.statistics }
+        var statistics = published.withLockedValue { $0 }
         statistics.droppedUntrusted += droppedUntrusted.withLockedValue { $0 }
         return statistics
-    }
-
-    /// Calls, transactions and media sessions held now.
-    package var footprint: Snapshot { snapshot.withLockedValue { $0 } }
-
-    /// What the owner task last published.
-    package struct Snapshot: Sendable {
-        package var statistics = SIPStatistics()
-        package var calls = 0
-        package var serverTransactions = 0
-        package var clientTransactions = 0
-        package var mediaSessions = 0
     }
 
     enum Input: Sendable {
@@ -404,12 +393,7 @@ package final class SIPServer: Service, Sendable {
             Self.callsHeld.record(footprint.calls)
             Self.transactionsHeld.record(footprint.serverTransactions + footprint.clientTransactions)
             let statistics = agent.statistics
-            let sessions = media.count
-            server.snapshot.withLockedValue {
-                $0 = Snapshot(
-                    statistics: statistics, calls: footprint.calls, serverTransactions: footprint.serverTransactions,
-                    clientTransactions: footprint.clientTransactions, mediaSessions: sessions)
-            }
+            server.published.withLockedValue { $0 = statistics }
         }
 
         /// Wakes the owner at the agent's next deadline (and no earlier than needed).

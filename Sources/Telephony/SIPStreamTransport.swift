@@ -101,9 +101,6 @@ final class StreamConnections: Sendable {
             .bind(host: host, port: port).get()
     }
 
-    /// Open connections, for tests and metrics.
-    var count: Int { channels.withLockedValue { $0.count } }
-
     /// Sends bytes on the connection to `address`, opening one if there is none.
     func send(_ bytes: [UInt8], to address: SIPAddress) {
         let (future, opened) = channels.withLockedValue { open -> (EventLoopFuture<any Channel>?, Bool) in
