@@ -56,6 +56,21 @@ import Testing
         #expect(recorded(ended, "call.ended")?.fields["outcome"] == "abandoned_in_queue")
     }
 
+    @Test func theHandoffCarriesWhatTheBotAlreadyAnswered() {
+        var e = engine()
+        _ = e.handle(.started, now: monday)
+        let answered = e.handle(.utterance("quels sont vos horaires d'ouverture", confidence: 0.9), now: monday)
+        let answer = answered.compactMap { if case .say(let p) = $0, p.key.hasPrefix("answer") { p.text } else { nil } }
+        let transfer = e.handle(.utterance("je voudrais parler à un conseiller", confidence: 0.9), now: monday)
+        guard case .transfer(let context)? = transfer.last else {
+            Issue.record("no transfer: \(transfer)")
+            return
+        }
+        #expect(!answer.isEmpty && context.answers == answer, "\(answered)")
+        guard case .object(let fields) = context.json else { return }
+        #expect(fields["answers"] == .array(answer.map(JSONValue.string)))
+    }
+
     @Test func aTakenSlotIsReplacedBeforeAnythingIsConfirmed() {
         var e = engine()
         _ = e.handle(.started, now: monday)

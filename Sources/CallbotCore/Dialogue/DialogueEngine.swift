@@ -49,6 +49,10 @@ package struct DialogueEngine: Sendable {
     // What happened, for the outcome and the hand-off summary.
     private var intents: [String] = []
     private var requests: [String] = []
+    /// The answers the caller heard (intent answers, the knowledge base's), for the agent.
+    private var answers: [String] = []
+    /// Keys of the prompts that answer a question: the intents' answers and the knowledge base's.
+    private let answerKeys: Set<String>
     private var lastSlots: [String: String] = [:]
     /// The last answered topic, to choose a motif without asking.
     private var lastTopic: String?
@@ -65,6 +69,7 @@ package struct DialogueEngine: Sendable {
         self.deployment = deployment
         self.understander = understander
         reader = ReplyReader(catalog: deployment.intents)
+        answerKeys = Set(deployment.intents.intents.compactMap(\.answer)).union([MessageKey.assistantAnswer.rawValue])
         context = DialogueContext(
             deployment: deployment, format: SpokenFormat(messages: deployment.messages), callID: callID,
             callerNumber: callerNumber,
@@ -162,6 +167,10 @@ package struct DialogueEngine: Sendable {
         }
         let substantive = turn.said.filter { !Self.meta.contains(MessageKey(rawValue: $0.key)) }
         if !substantive.isEmpty { lastSaid = substantive }
+        for prompt in turn.said where answerKeys.contains(prompt.key) && answers.last != prompt.text {
+            answers.append(prompt.text)
+        }
+        answers = Array(answers.suffix(5))
         if turn.asked != nil, !isFinished, !isWaiting {
             actions.append(
                 .listen(
@@ -526,7 +535,7 @@ package struct DialogueEngine: Sendable {
     private func makeHandoffContext(_ reason: HandoffReason) -> HandoffContext {
         HandoffContext(
             callID: context.callID, reason: reason.rawValue, intent: intents.last, intents: intents, slots: lastSlots,
-            summary: contextSummary)
+            summary: contextSummary, answers: answers)
     }
 
     private var contextSummary: String {

@@ -126,12 +126,15 @@ package struct HandoffContext: Sendable, Equatable {
     package var slots: [String: String]
     /// The caller's requests, redacted.
     package var summary: String
+    /// What the bot already answered, in its words (answers from configuration or the
+    /// knowledge base, never the caller's data), so that the agent does not say it again.
+    package var answers: [String] = []
 
     package var json: JSONValue {
         .object([
             "call_id": .string(callID), "reason": .string(reason), "intent": intent.map(JSONValue.string) ?? .null,
             "intents": .array(intents.map(JSONValue.string)), "slots": .object(slots.mapValues(JSONValue.string)),
-            "summary": .string(summary),
+            "summary": .string(summary), "answers": .array(answers.map(JSONValue.string)),
         ])
     }
 }
