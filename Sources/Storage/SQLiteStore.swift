@@ -148,6 +148,19 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                 try saveFacts(CallFacts(try record(row, db: db)), db)
             }
         }
+        migrator.registerMigration("v3-agents-desk") { db in
+            // The agents' worklist: who claimed a callback, their note, why the service calls,
+            // and the order callbacks were asked in (the queue keeps the callers' places).
+            try db.execute(
+                sql: """
+                    ALTER TABLE callbacks ADD COLUMN purpose TEXT NOT NULL DEFAULT 'request';
+                    ALTER TABLE callbacks ADD COLUMN claimed_by TEXT;
+                    ALTER TABLE callbacks ADD COLUMN note TEXT;
+                    ALTER TABLE callbacks ADD COLUMN appointment_ref TEXT;
+                    ALTER TABLE callbacks ADD COLUMN created_epoch INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX callbacks_by_status ON callbacks (status, window_date);
+                    """)
+        }
         return migrator
     }
 
@@ -410,7 +423,7 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
             for row in try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT window_key, COUNT(*) AS n FROM callbacks WHERE status = 'pending' AND window_date >= ? AND window_date <= ? GROUP BY window_key",
+                    "SELECT window_key, COUNT(*) AS n FROM callbacks WHERE status IN ('pending', 'claimed') AND window_date >= ? AND window_date <= ? GROUP BY window_key",
                 arguments: [from.iso, to.iso])
             {
                 counts[row["window_key"]] = row["n"]
@@ -429,36 +442,99 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
             guard pending < capacity else { throw BookingFailure.slotTaken }
             try db.execute(
                 sql: """
-                    INSERT INTO callbacks (id, window_date, window_start, window_end, window_key, phone, status, attempts, call_id, context)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO callbacks (id, window_date, window_start, window_end, window_key, phone, status, attempts,
+                        call_id, context, purpose, claimed_by, note, appointment_ref, created_epoch)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now'))
                     """,
                 arguments: [
                     callback.id, callback.window.date.iso, callback.window.range.start.description,
                     callback.window.range.end.description, key, callback.phone, callback.status.rawValue,
-                    callback.attempts,
-                    callback.callID, callback.context,
+                    callback.attempts, callback.callID, callback.context, callback.purpose.rawValue,
+                    callback.claimedBy, callback.note, callback.appointmentReference,
                 ])
             return callback
         }
     }
 
     package func listCallbacks(from: LocalDate?, to: LocalDate?) async throws -> [Callback] {
-        try await writer.read { db in
+        try await callbacks(from: from, to: to)
+    }
+
+    /// Callbacks whose window falls between two days (either open), in any of `statuses` (all
+    /// when nil), by window and then in the order they were asked.
+    package func callbacks(from: LocalDate?, to: LocalDate?, statuses: Set<Callback.Status>? = nil) async throws
+        -> [Callback]
+    {
+        let wanted = (statuses ?? Set(Callback.Status.allCases)).map(\.rawValue).sorted()
+        return try await writer.read { db in
             try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT * FROM callbacks WHERE window_date >= ? AND window_date <= ? ORDER BY window_date, window_start, id",
-                arguments: [from?.iso ?? "0000-00-00", to?.iso ?? "9999-99-99"]
-            ).map { row in
-                let date = LocalDate(iso: row["window_date"] as String) ?? LocalDate(daysSinceEpoch: 0)
-                let start = TimeOfDay(parsing: row["window_start"] as String) ?? TimeOfDay(minutes: 0)
-                let end = TimeOfDay(parsing: row["window_end"] as String) ?? TimeOfDay(minutes: 0)
-                return Callback(
-                    id: row["id"], window: CallbackWindow(date: date, range: TimeRange(start: start, end: end)),
-                    phone: row["phone"], status: Callback.Status(rawValue: row["status"]) ?? .pending,
-                    attempts: row["attempts"], callID: row["call_id"], context: row["context"])
-            }
+                sql: """
+                    SELECT * FROM callbacks WHERE window_date >= ? AND window_date <= ?
+                    AND status IN (\(databaseQuestionMarks(count: wanted.count)))
+                    ORDER BY window_date, window_start, created_epoch, rowid
+                    """,
+                arguments: StatementArguments([from?.iso ?? "0000-00-00", to?.iso ?? "9999-99-99"] + wanted)
+            ).map(Self.callback)
         }
+    }
+
+    package func callback(id: String) async throws -> Callback? {
+        try await writer.read { db in try Self.fetchCallback(db, id: id) }
+    }
+
+    /// An agent takes a pending callback (again, if it is theirs already).
+    package func claimCallback(id: String, by agent: String) async throws -> CallbackChange {
+        try await writer.write { db in
+            guard let callback = try Self.fetchCallback(db, id: id) else { return .notFound }
+            guard callback.status == .pending || (callback.status == .claimed && callback.claimedBy == agent) else {
+                return .conflict(callback)
+            }
+            try db.execute(
+                sql: "UPDATE callbacks SET status = 'claimed', claimed_by = ? WHERE id = ?", arguments: [agent, id])
+            return .changed(try Self.fetchCallback(db, id: id) ?? callback)
+        }
+    }
+
+    /// Records how a callback ended (`done`, `no_answer`, `failed`, `cancelled`) at `at`, with an
+    /// optional note. An agent (`by`) may close a pending callback or one they claimed; nil is
+    /// the administrator, who may close any open one.
+    package func closeCallback(
+        id: String, as status: Callback.Status, note: String?, by agent: String?, at: LocalDateTime
+    ) async throws -> CallbackChange {
+        precondition(!status.isOpen, "a callback is closed with an outcome")
+        return try await writer.write { db in
+            guard let callback = try Self.fetchCallback(db, id: id) else { return .notFound }
+            let mayClose =
+                callback.status == .pending
+                || (callback.status == .claimed && (agent == nil || callback.claimedBy == agent))
+            guard mayClose else { return .conflict(callback) }
+            let attempted = status == .cancelled ? 0 : 1
+            try db.execute(
+                sql: """
+                    UPDATE callbacks SET status = ?, made_at = ?, attempts = attempts + ?, note = COALESCE(?, note),
+                        claimed_by = COALESCE(claimed_by, ?)
+                    WHERE id = ?
+                    """,
+                arguments: [status.rawValue, at.iso, attempted, note, agent, id])
+            return .changed(try Self.fetchCallback(db, id: id) ?? callback)
+        }
+    }
+
+    private static func fetchCallback(_ db: Database, id: String) throws -> Callback? {
+        try Row.fetchOne(db, sql: "SELECT * FROM callbacks WHERE id = ?", arguments: [id]).map(callback)
+    }
+
+    private static func callback(_ row: Row) -> Callback {
+        let date = LocalDate(iso: row["window_date"] as String) ?? LocalDate(daysSinceEpoch: 0)
+        let start = TimeOfDay(parsing: row["window_start"] as String) ?? TimeOfDay(minutes: 0)
+        let end = TimeOfDay(parsing: row["window_end"] as String) ?? TimeOfDay(minutes: 0)
+        return Callback(
+            id: row["id"], window: CallbackWindow(date: date, range: TimeRange(start: start, end: end)),
+            phone: row["phone"], status: Callback.Status(rawValue: row["status"]) ?? .pending,
+            attempts: row["attempts"], callID: row["call_id"], context: row["context"],
+            purpose: Callback.Purpose(rawValue: row["purpose"]) ?? .request, claimedBy: row["claimed_by"],
+            note: row["note"], appointmentReference: row["appointment_ref"])
     }
 
     // MARK: Call records
@@ -679,13 +755,9 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         }
     }
 
-    /// Marks a callback made (`done`) or given up (`failed`) at `at`.
+    /// Marks a callback made (`done`) or given up (`failed`, `no_answer`) at `at`, as the
+    /// administrator; false when there is no such callback.
     package func markCallback(id: String, status: Callback.Status, at: LocalDateTime) async throws -> Bool {
-        try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE callbacks SET status = ?, made_at = ?, attempts = attempts + 1 WHERE id = ?",
-                arguments: [status.rawValue, at.iso, id])
-            return db.changesCount > 0
-        }
+        try await closeCallback(id: id, as: status, note: nil, by: nil, at: at) != .notFound
     }
 }

@@ -69,16 +69,18 @@ struct Appointments: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var days: DayRange
         @Flag(name: .long, help: "Print JSON.") var json = false
+        @Flag(name: .long, help: "Show the number to call (for agents; never in logs).") var phone = false
 
         func run() async throws {
             let list = try await database.open(try deployment.load()).listAppointments(
                 from: try days.first, to: try days.last)
             if json {
-                printJSON(list.map(AppointmentReport.init), pretty: true)
+                printJSON(list.map { $0.json(withPhone: phone) }, pretty: true)
             } else {
                 for a in list {
+                    let number = phone ? "  \(a.phone ?? "-")" : ""
                     print(
-                        "\(a.reference)  \(a.start.date) \(a.start.time)  \(a.motifID)  desk \(a.seat + 1)  \(a.status.rawValue)"
+                        "\(a.reference)  \(a.start.date) \(a.start.time)  \(a.motifID)  desk \(a.seat + 1)  \(a.status.rawValue)\(number)"
                     )
                 }
             }
@@ -92,17 +94,21 @@ struct Callbacks: AsyncParsableCommand {
 
     struct Mark: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Marks a callback made (done) or given up (failed); made in its window counts in the report.")
+            abstract:
+                "Records how a callback ended: done (made), no_answer or failed; done in its window counts in the report."
+        )
         @Argument(help: "The callback's id (callbacks list).") var id: String
-        @Argument(help: "done or failed.") var status: String
+        @Argument(help: "done, no_answer or failed.") var status: String
         @Option(name: .long, help: "When it was made (ISO 8601); default: now.") var at: String?
+        @Option(name: .long, help: "A note for the other agents.") var note: String?
         @OptionGroup var deployment: DeploymentOptions
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             let loaded = try deployment.load()
-            guard let outcome = Callback.Status(rawValue: status), outcome == .done || outcome == .failed else {
-                throw ValidationError("status must be done or failed")
+            guard let outcome = Callback.Status(rawValue: status), [.done, .noAnswer, .failed].contains(outcome)
+            else {
+                throw ValidationError("status must be done, no_answer or failed")
             }
             let when: LocalDateTime
             if let at {
@@ -111,10 +117,11 @@ struct Callbacks: AsyncParsableCommand {
             } else {
                 when = SystemClock(timeZone: loaded.config.service.timeZone).now()
             }
-            guard try await database.open(loaded).markCallback(id: id, status: outcome, at: when) else {
-                throw Failure("no callback \(id)")
+            switch try await database.open(loaded).closeCallback(id: id, as: outcome, note: note, by: nil, at: when) {
+            case .notFound: throw Failure("no callback \(id)")
+            case .conflict(let callback): throw Failure("callback \(id) is \(callback.status.rawValue) already")
+            case .changed: print("\(id): \(outcome.rawValue) at \(when.iso)")
             }
-            print("\(id): \(outcome.rawValue) at \(when.iso)")
         }
     }
 
@@ -129,7 +136,7 @@ struct Callbacks: AsyncParsableCommand {
             let list = try await database.open(try deployment.load()).listCallbacks(
                 from: try days.first, to: try days.last)
             if json {
-                printJSON(list.map(CallbackReport.init), pretty: true)
+                printJSON(list.map(\.json), pretty: true)
             } else {
                 for c in list {
                     print("\(c.id)  \(c.window.date) \(c.window.range)  \(c.phone)  \(c.status.rawValue)  \(c.context)")

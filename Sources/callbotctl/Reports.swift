@@ -92,50 +92,6 @@ struct CallRecordReport: Encodable {
     }
 }
 
-/// `appointments list --json`.
-struct AppointmentReport: Encodable {
-    var appointment: Appointment
-
-    enum CodingKeys: String, CodingKey {
-        case reference, motif, start, seat, status
-        case durationMinutes = "duration_minutes"
-        case callID = "call_id"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(appointment.reference, forKey: .reference)
-        try container.encode(appointment.motifID, forKey: .motif)
-        try container.encode(appointment.start.iso, forKey: .start)
-        try container.encode(appointment.durationMinutes, forKey: .durationMinutes)
-        try container.encode(appointment.seat, forKey: .seat)
-        try container.encode(appointment.status.rawValue, forKey: .status)
-        try container.encode(appointment.callID, forKey: .callID)
-    }
-}
-
-/// `callbacks list --json`: the agents' worklist, with the number to call.
-struct CallbackReport: Encodable {
-    var callback: Callback
-
-    enum CodingKeys: String, CodingKey {
-        case id, date, window, phone, status, attempts, context
-        case callID = "call_id"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(callback.id, forKey: .id)
-        try container.encode(callback.window.date.iso, forKey: .date)
-        try container.encode(callback.window.range.description, forKey: .window)
-        try container.encode(callback.phone, forKey: .phone)
-        try container.encode(callback.status.rawValue, forKey: .status)
-        try container.encode(callback.attempts, forKey: .attempts)
-        try container.encode(callback.callID, forKey: .callID)
-        try container.encode(callback.context, forKey: .context)
-    }
-}
-
 /// A key named at run time (an event's fields).
 struct NamedKey: CodingKey {
     var stringValue: String

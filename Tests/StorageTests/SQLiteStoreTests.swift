@@ -97,6 +97,48 @@ final class ScratchFile {
         #expect(try await store.listCallbacks(from: nil, to: nil).count == 2)
     }
 
+    @Test func agentsClaimAndCloseCallbacksOnce() async throws {
+        let store = try SQLiteStore()
+        let window = CallbackWindow(
+            date: LocalDate(year: 2026, month: 11, day: 24)!,
+            range: TimeRange(start: TimeOfDay(hour: 9, minute: 0)!, end: TimeOfDay(hour: 10, minute: 30)!))
+        let made = LocalDateTime(iso: "2026-11-24T09:20:00+01:00")!
+        for id in ["cb-1", "cb-2", "cb-3"] {
+            _ = try await store.insertCallback(Callback(id: id, window: window, phone: "+33600000000"), capacity: 3)
+        }
+        guard case .changed(let claimed) = try await store.claimCallback(id: "cb-1", by: "alice") else {
+            Issue.record("not claimed")
+            return
+        }
+        #expect(claimed.status == .claimed && claimed.claimedBy == "alice")
+        // Claimed: no one else takes it, its owner may take it again; it still fills the window.
+        #expect(try await store.claimCallback(id: "cb-1", by: "bob") == .conflict(claimed))
+        #expect(try await store.claimCallback(id: "cb-1", by: "alice") == .changed(claimed))
+        #expect(try await store.callbackCounts(from: window.date, to: window.date).values.first == 3)
+        #expect(
+            try await store.closeCallback(id: "cb-1", as: .done, note: "x", by: "bob", at: made) == .conflict(claimed))
+        guard
+            case .changed(let done) = try await store.closeCallback(
+                id: "cb-1", as: .done, note: "rappelé, dossier complet", by: "alice", at: made)
+        else {
+            Issue.record("not closed")
+            return
+        }
+        #expect(done.status == .done && done.attempts == 1 && done.note == "rappelé, dossier complet")
+        #expect(
+            try await store.closeCallback(id: "cb-1", as: .failed, note: nil, by: "alice", at: made) == .conflict(done))
+        #expect(try await store.claimCallback(id: "cb-9", by: "alice") == .notFound)
+        // A pending callback may be closed by any agent; the worklist filters by status.
+        _ = try await store.closeCallback(id: "cb-2", as: .noAnswer, note: nil, by: "bob", at: made)
+        let open = try await store.callbacks(from: window.date, to: window.date, statuses: [.pending, .claimed])
+        #expect(open.map(\.id) == ["cb-3"])
+        let closed = try await store.callbacks(from: nil, to: nil, statuses: [.done, .noAnswer])
+        #expect(closed.map(\.id) == ["cb-1", "cb-2"] && closed[1].claimedBy == "bob")
+        // Made in its window: counted in the report.
+        let report = try await store.indicators(from: window.date, to: window.date, by: .day)
+        #expect(report.totals.counts.callbacksMadeInWindow == 1)
+    }
+
     @Test func keepsCallRecordsAndPurgesOldTranscripts() async throws {
         let store = try SQLiteStore()
         var record = CallRecord(

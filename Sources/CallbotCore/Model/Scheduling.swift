@@ -84,7 +84,28 @@ package struct CallbackWindow: Sendable, Hashable {
 
 /// A callback as stored.
 package struct Callback: Sendable, Equatable {
-    package enum Status: String, Sendable, Codable { case pending, done, failed, cancelled }
+    package enum Status: String, Sendable, Codable, CaseIterable {
+        /// To be made; `claimed` once an agent has taken it.
+        case pending, claimed
+        /// Made: the caller was reached.
+        case done
+        /// Given up after the attempts the window allowed.
+        case noAnswer = "no_answer"
+        case failed, cancelled
+
+        /// Whether it is still to be made.
+        package var isOpen: Bool { self == .pending || self == .claimed }
+    }
+
+    /// Why the service calls.
+    package enum Purpose: String, Sendable, Codable, CaseIterable {
+        /// The caller asked to be called back in a window.
+        case request
+        /// The service tells the caller something: an appointment it had to cancel.
+        case notice
+        /// The caller hung up without losing their place in the agents' queue.
+        case queue
+    }
 
     package var id: String
     package var window: CallbackWindow
@@ -95,10 +116,18 @@ package struct Callback: Sendable, Equatable {
     package var callID: String?
     /// Intent and redacted summary, so the agent knows why to call.
     package var context: String
+    package var purpose: Purpose
+    /// The agent who claimed it.
+    package var claimedBy: String?
+    /// The agent's note on the outcome.
+    package var note: String?
+    /// The appointment a notice is about.
+    package var appointmentReference: String?
 
     package init(
         id: String, window: CallbackWindow, phone: String, status: Status = .pending, attempts: Int = 0,
-        callID: String? = nil, context: String = ""
+        callID: String? = nil, context: String = "", purpose: Purpose = .request, claimedBy: String? = nil,
+        note: String? = nil, appointmentReference: String? = nil
     ) {
         self.id = id
         self.window = window
@@ -107,7 +136,19 @@ package struct Callback: Sendable, Equatable {
         self.attempts = attempts
         self.callID = callID
         self.context = context
+        self.purpose = purpose
+        self.claimedBy = claimedBy
+        self.note = note
+        self.appointmentReference = appointmentReference
     }
+}
+
+/// What became of a change asked on a stored callback.
+package enum CallbackChange: Sendable, Equatable {
+    case changed(Callback)
+    case notFound
+    /// Its state does not allow it (made already, claimed by another agent…): as it stands.
+    case conflict(Callback)
 }
 
 /// Why a booking did not happen.
@@ -116,4 +157,32 @@ package enum BookingFailure: Error, Sendable, Equatable {
     case slotTaken
     /// The slot is outside the motif's hours or notice.
     case notBookable
+}
+
+extension Appointment {
+    /// As agents see it (`appointments list --json`, the agents' API); with the number to call
+    /// only when `withPhone`.
+    package func json(withPhone: Bool) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "reference": .string(reference), "motif": .string(motifID), "start": .string(start.iso),
+            "duration_minutes": .int(durationMinutes), "seat": .int(seat), "status": .string(status.rawValue),
+            "call_id": callID.map(JSONValue.string) ?? .null,
+        ]
+        if withPhone { fields["phone"] = phone.map(JSONValue.string) ?? .null }
+        return .object(fields)
+    }
+}
+
+extension Callback {
+    /// As agents see it (`callbacks list --json`, the agents' API), with the number to call.
+    package var json: JSONValue {
+        .object([
+            "id": .string(id), "date": .string(window.date.iso), "window": .string(window.range.description),
+            "phone": .string(phone), "status": .string(status.rawValue), "attempts": .int(attempts),
+            "call_id": callID.map(JSONValue.string) ?? .null, "context": .string(context),
+            "purpose": .string(purpose.rawValue), "claimed_by": claimedBy.map(JSONValue.string) ?? .null,
+            "note": note.map(JSONValue.string) ?? .null,
+            "appointment": appointmentReference.map(JSONValue.string) ?? .null,
+        ])
+    }
 }
