@@ -57,12 +57,13 @@ package enum CallRunner {
                         next = await channel.ending()
                         break
                     }
-                    guard await desk.take() else {
+                    guard await desk.take(context, caller: session.callerNumber) else {
                         next = .transferResult(.busy)
                         break
                     }
-                    next = await channel.transfer(context)
-                    await desk.release()
+                    let ended = await channel.transfer(context)
+                    await desk.release(context.callID, ended)
+                    next = ended
                 case .hangUp:
                     _ = await channel.finishSpeaking()
                     await channel.hangUp()

@@ -20,12 +20,13 @@ import Testing
     /// Monday 23 November 2026, 10:00: agents open.
     static let monday = LocalDateTime(iso: "2026-11-23T10:00:00+01:00")!
 
-    func session(_ records: Records, ports: NoPorts = NoPorts(), deployment: Deployment = Self.deployment)
-        -> CallSession
-    {
+    func session(
+        _ records: Records, ports: NoPorts = NoPorts(), deployment: Deployment = Self.deployment,
+        callID: String = "c-test", caller: String? = nil
+    ) -> CallSession {
         CallSession(
             deployment: deployment, understander: Understander(deployment: deployment), ports: ports,
-            records: records, callID: "c-test", channel: "test", callerNumber: nil, callerHash: nil,
+            records: records, callID: callID, channel: "test", callerNumber: caller, callerHash: nil,
             clock: { Self.monday })
     }
 
@@ -95,22 +96,34 @@ import Testing
 
     @Test func aTransferBeyondTheAgentsCapacityGetsAlternatives() async {
         let desk = AgentDesk(capacity: 1)
-        let first = Script(["dtmf 0"], holdsTransfer: true)
+        let first = Script(["quels sont vos horaires", "dtmf 0"], holdsTransfer: true)
         let second = Script(["dtmf 0", "hangup"])
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                var call = session(Records())
+                var call = session(Records(), callID: "c-first", caller: "+33612345678")
                 await CallRunner.run(&call, on: first, desk: desk)
             }
             await first.transferStarted()
-            var call = session(Records())
+            // The agents' screens see the waiting hand-off with its context, even those that open later.
+            let card = await desk.card("c-first")
+            #expect(card?.status == .waiting && card?.caller == "+33612345678")
+            #expect(card?.context.intents.contains("horaires") == true && card?.context.answers.count == 1)
+            var feed = await desk.feed().makeAsyncIterator()
+            #expect(await feed.next()?.callID == "c-first")
+            var call = session(Records(), callID: "c-second")
             await CallRunner.run(&call, on: second, desk: desk)
             #expect(second.log.contains("say handoff.busy") && second.log.contains("say handoff.alternatives"))
             #expect(!second.log.contains("transfer"), "\(second.log)")
+            #expect(await desk.card("c-second") == nil, "a hand-off agents never got shows no card")
             await first.releaseTransfer()
+            let ended = await feed.next()
+            #expect(ended?.callID == "c-first" && ended?.status == .answered && ended?.endedAt != nil)
+            await desk.closeFeeds()
+            #expect(await feed.next() == nil)
         }
         #expect(first.log.contains("transfer"))
         #expect(await desk.inProgress == 0, "the place is given back when the transfer ends")
+        #expect(await desk.recent(limit: 10).map(\.callID) == ["c-first"])
     }
 
     @Test func aCallerWhoHangsUpDuringAPromptEndsTheCall() async {

@@ -16,7 +16,8 @@ package struct CallSession: Sendable {
     private let ports: any CallPorts
     private let records: any CallRecordStore
     private let clock: @Sendable () -> LocalDateTime
-    private let callerNumber: String?
+    /// The caller ID (E.164) when there is one.
+    package let callerNumber: String?
     private let assistantTiming: (holding: Duration, deadline: Duration)
     /// When the caller asked for the agent being reached: the wait is kept with the transfer's result.
     private var handoffRequestedAt: ContinuousClock.Instant?
