@@ -39,16 +39,19 @@ let package = Package(
             dependencies: ["CallbotCore"],
             swiftSettings: swiftSettings
         ),
-        // HTTP for administrators on the admin address: health, Prometheus metrics, the report.
+        // HTTP for agents and administrators on the admin address: hand-offs, callbacks,
+        // appointments, health, Prometheus metrics, the report, reloads.
         .target(
             name: "AdminAPI",
             dependencies: [
-                "CallbotCore", "Indicators", "Storage",
+                "CallbotCore", "CallRuntime", "Indicators", "Scheduling", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Dashboard")],
+            resources: [.copy("Dashboard"), .copy("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         // The telephone-plan indicators: what each call counts for, and the report's figures.
@@ -156,6 +159,15 @@ let package = Package(
             name: "StorageTests", dependencies: ["Storage", "Scheduling", "CallbotCore", "Indicators"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CallbotctlTests", dependencies: ["CallbotCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AdminAPITests",
+            dependencies: [
+                "AdminAPI", "CallRuntime", "CallbotCore", "Storage",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TelephonyTests", dependencies: ["Telephony"], swiftSettings: swiftSettings),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "Audio"], swiftSettings: swiftSettings),
         .testTarget(name: "AudioTests", dependencies: ["Audio"], swiftSettings: swiftSettings),

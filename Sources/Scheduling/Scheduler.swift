@@ -25,7 +25,7 @@ package struct Scheduler: CallPorts {
     }
 
     /// A reference that does not start with 0, so that it reads well and survives as a number.
-    static func randomReference(digits: Int) -> String {
+    package static func randomReference(digits: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         var text = String(Int.random(in: 1...9, using: &generator))
         for _ in 1..<digits { text += String(Int.random(in: 0...9, using: &generator)) }

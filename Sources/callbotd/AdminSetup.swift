@@ -6,6 +6,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// The admin address: metrics exported to Prometheus, and the HTTP service in the daemon's group.
 enum AdminSetup {
@@ -58,8 +59,57 @@ enum AdminSetup {
         return token
     }
 
+    /// The bearer tokens in force: the administrator's and the agents' file, read again on reload.
+    final class Tokens: Sendable {
+        let settings: AdminSettings
+        let adminToken: String
+        private let access: Mutex<Access>
+
+        /// Reads (or creates) the administrator's token and reads the agents' file.
+        init(_ settings: AdminSettings) throws {
+            self.settings = settings
+            adminToken = try AdminSetup.token(settings)
+            access = Mutex(try Access.load(adminToken: adminToken, agentsFile: settings.agentsFile))
+        }
+
+        var current: Access { access.withLock { $0 } }
+
+        /// Reads the agents' file again; the tokens in force are kept when it cannot be used.
+        func reread() throws -> Access { try Access.load(adminToken: adminToken, agentsFile: settings.agentsFile) }
+
+        func replace(with fresh: Access) { access.withLock { $0 = fresh } }
+    }
+
+    /// The agents' tokens and the config folder read again; nothing changes unless both load.
+    static func reload(_ live: LiveDeployment, tokens: Tokens, logger: Logger) async -> LiveDeployment.Reloaded {
+        let access: Access
+        do {
+            access = try tokens.reread()
+        } catch {
+            logger.error("reload refused: the running configuration is kept", metadata: ["error": "\(error)"])
+            return .refused("\(error)")
+        }
+        switch await live.reload() {
+        case .refused(let reason): return .refused(reason)
+        case .applied(let fresh, let restartNeeded):
+            tokens.replace(with: access)
+            logger.info("agents' tokens", metadata: ["agents": "\(access.principals.count - 1)"])
+            return .applied(fresh, restartNeeded: restartNeeded)
+        }
+    }
+
     struct AdminSetupError: Error, CustomStringConvertible {
         var reason: String
         var description: String { reason }
+    }
+}
+
+extension LiveDeployment.Reloaded {
+    /// As the API tells it.
+    var api: AdminServer.ReloadOutcome {
+        switch self {
+        case .applied(_, let restartNeeded): .applied(restartNeeded: restartNeeded)
+        case .refused(let reason): .refused(reason)
+        }
     }
 }

@@ -130,26 +130,22 @@ struct Callbotd: AsyncParsableCommand {
 
         let synthesizer = try EspeakSynthesizer.shared()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        // The admin address: health, /metrics, the report.
-        var admin = deployment.config.admin
+        // The admin address: the agents' and administrators' API, the dashboard, /metrics.
+        var adminSettings = deployment.config.admin
         if let adminListen {
             guard let (host, port) = ConfigParser.hostPort(adminListen, anyPort: true) else {
                 throw ValidationError("--admin-listen must be HOST:PORT")
             }
-            (admin.host, admin.port) = (host, port)
+            (adminSettings.host, adminSettings.port) = (host, port)
         }
         let registry = AdminSetup.bootstrapMetrics()
-        let adminToken = try AdminSetup.token(admin)
-        services.append(
-            .init(
-                service: AdminServer.application(
-                    host: admin.host, port: admin.port, token: adminToken, registry: registry, store: store,
-                    today: { clock.now().date }, logger: logger,
-                    bound: { [logger, host = admin.host] port in
-                        logger.info(
-                            "admin listening",
-                            metadata: ["address": "\(host):\(port)"])
-                    })))
+        let tokens: AdminSetup.Tokens
+        do {
+            tokens = try AdminSetup.Tokens(adminSettings)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
         let speechSettings = deployment.config.speech
         let environment = ProcessInfo.processInfo.environment
         var recognizer: (any SpeechRecognizer)?
@@ -211,6 +207,30 @@ struct Callbotd: AsyncParsableCommand {
                 "fiches": "\(deployment.knowledge.count)", "retrieval": "\(retrieval)", "answers": "\(answers)",
             ])
         let notifier = SystemdNotifier()
+        /// The admin address's service, and the reload that SIGHUP and the API share: the agents'
+        /// tokens and the config folder read again, then applied; `line` applies a reloaded
+        /// configuration to the line.
+        func admin(line: @escaping @Sendable (Deployment) async -> Void) -> (
+            service: ServiceGroupConfiguration.ServiceConfiguration,
+            reload: @Sendable () async -> AdminServer.ReloadOutcome
+        ) {
+            let reload: @Sendable () async -> AdminServer.ReloadOutcome = {
+                notifier.reloading()
+                defer { notifier.send("READY=1") }
+                let outcome = await AdminSetup.reload(live, tokens: tokens, logger: logger)
+                if case .applied(let fresh, _) = outcome { await line(fresh) }
+                return outcome.api
+            }
+            let parts = AdminServer.Parts(
+                access: { tokens.current }, registry: registry, store: store, desk: live.parts.desk,
+                config: { live.deployment.config }, now: { clock.now() }, reload: reload)
+            let application = AdminServer.application(
+                host: adminSettings.host, port: adminSettings.port, parts: parts, logger: logger,
+                bound: { [logger, host = adminSettings.host] port in
+                    logger.info("admin listening", metadata: ["address": "\(host):\(port)"])
+                })
+            return (.init(service: application), reload)
+        }
         if lineKind == .local {
             var localLine = deployment.config.localLine
             if let inputDevice { localLine.inputDevice = inputDevice }
@@ -222,11 +242,13 @@ struct Callbotd: AsyncParsableCommand {
                     },
                     // After its one call (--once), the daemon stops as on SIGTERM.
                     successTerminationBehavior: .gracefullyShutdownGroup))
+            let (adminService, reload) = admin(line: { _ in })
+            services.insert(adminService, at: 0)
             services.append(
                 .init(
                     service: Supervisor(
                         notifier: notifier, logger: logger, ready: {}, responsive: { true },
-                        reload: { _ = await live.reload() })))
+                        reload: { _ = await reload() })))
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -258,29 +280,29 @@ struct Callbotd: AsyncParsableCommand {
             tls: tls, logger: logger
         ) { call in await PhoneCall.run(CallLine(sip: call), live.context) }
         services.append(.init(service: server))
+        let (adminService, reload) = admin { [line, logger] fresh in
+            // The addresses, port ranges and TLS stay those the daemon started with.
+            var reloaded = fresh.config.line
+            (reloaded.listenHost, reloaded.listenPort, reloaded.rtpPorts, reloaded.publicAddress) =
+                (line.listenHost, line.listenPort, line.rtpPorts, line.publicAddress)
+            reloaded.tls = line.tls
+            let limits = ConnectionLimits(
+                maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource)
+            do {
+                try DescriptorBudget(settings: Self.sipSettings(reloaded), limits: limits).check(logger: logger)
+            } catch {
+                logger.error("reload: the line keeps its settings", metadata: ["error": "\(error)"])
+                return
+            }
+            server.update(Self.sipSettings(reloaded))
+        }
+        services.insert(adminService, at: 0)
         services.append(
             .init(
                 service: Supervisor(
                     notifier: notifier, logger: logger, ready: { await server.listening() },
                     responsive: { await server.isResponsive(within: .seconds(2)) },
-                    reload: { [line, logger] in
-                        // The addresses, port ranges and TLS stay those the daemon started with.
-                        guard let fresh = await live.reload() else { return }
-                        var reloaded = fresh.config.line
-                        (reloaded.listenHost, reloaded.listenPort, reloaded.rtpPorts, reloaded.publicAddress) =
-                            (line.listenHost, line.listenPort, line.rtpPorts, line.publicAddress)
-                        reloaded.tls = line.tls
-                        let limits = ConnectionLimits(
-                            maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource)
-                        do {
-                            try DescriptorBudget(settings: Self.sipSettings(reloaded), limits: limits).check(
-                                logger: logger)
-                        } catch {
-                            logger.error("reload: the line keeps its settings", metadata: ["error": "\(error)"])
-                            return
-                        }
-                        server.update(Self.sipSettings(reloaded))
-                    })))
+                    reload: { _ = await reload() })))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

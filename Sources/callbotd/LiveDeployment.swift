@@ -59,19 +59,28 @@ final class LiveDeployment: Sendable {
         }
     }
 
+    /// What a reload did.
+    enum Reloaded {
+        /// Served from now on; the settings named change at the next restart only.
+        case applied(Deployment, restartNeeded: [String])
+        /// Refused (the file and line at fault): the running configuration is kept.
+        case refused(String)
+    }
+
     /// Loads the config folder again and, when it is valid, serves it to the calls that start from
-    /// now on. Returns the new deployment, or nil when it was refused.
-    func reload() async -> Deployment? {
+    /// now on.
+    func reload() async -> Reloaded {
         let logger = parts.logger
         let fresh: Deployment
         do {
             fresh = try Deployment.load(from: parts.configFolder)
         } catch {
             logger.error("reload refused: the running configuration is kept", metadata: ["error": "\(error)"])
-            return nil
+            return .refused("\(error)")
         }
         let old = deployment
-        for (name, before, after) in Self.restartOnly(old, fresh) where before != after {
+        let restartNeeded = Self.restartOnly(old, fresh).filter { $0.1 != $0.2 }.map(\.0)
+        for name in restartNeeded {
             logger.warning("reload: this setting changes at the next restart only", metadata: ["setting": "\(name)"])
         }
         let next = await Self.build(fresh, parts)
@@ -86,7 +95,7 @@ final class LiveDeployment: Sendable {
                 "intents": "\(fresh.intents.intents.count)", "messages": "\(fresh.messages.messages.count)",
                 "fiches": "\(fresh.knowledge.count)",
             ])
-        return fresh
+        return .applied(fresh, restartNeeded: restartNeeded)
     }
 
     /// Settings read once at start: a reload that changes them says so.

@@ -60,7 +60,7 @@ struct SystemdNotifier: Sendable {
 }
 
 /// The daemon as systemd sees it: READY once the line listens, WATCHDOG while the line's owner
-/// task answers, RELOADING around a SIGHUP reload, STOPPING on shutdown.
+/// task answers, reloads on SIGHUP (`reload` tells systemd RELOADING), STOPPING on shutdown.
 final class Supervisor: Service, Sendable {
     let notifier: SystemdNotifier
     let logger: Logger
@@ -103,11 +103,7 @@ final class Supervisor: Service, Sendable {
                 }
             }
             group.addTask { [self] in
-                for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                    notifier.reloading()
-                    await reload()
-                    notifier.send("READY=1")
-                }
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { await reload() }
             }
         }
     }

@@ -161,6 +161,7 @@ package enum ConfigParser {
             (settings.host, settings.port) = (host, port)
         }
         if let n = f.optional("token_file") { settings.tokenFile = try nonEmpty(try n.string(), n) }
+        if let n = f.optional("agents_file") { settings.agentsFile = try nonEmpty(try n.string(), n) }
         try f.finish()
         return settings
     }

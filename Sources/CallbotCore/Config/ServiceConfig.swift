@@ -240,6 +240,9 @@ package struct AdminSettings: Sendable {
     /// A file holding the bearer token every request but `/health` and the dashboard's files
     /// must carry; created with a random token when missing.
     package var tokenFile = "var/admin.token"
+    /// Agents' bearer tokens, one line each: name, role (`agent` or `admin`), token (or its
+    /// `sha256:` digest) and, for agents, the SIP URI their phone rings at. Optional.
+    package var agentsFile = "var/agents.tokens"
 
     package init() {}
 

@@ -130,6 +130,19 @@ package struct HandoffContext: Sendable, Equatable {
     /// knowledge base, never the caller's data), so that the agent does not say it again.
     package var answers: [String] = []
 
+    package init(
+        callID: String, reason: String, intent: String?, intents: [String], slots: [String: String], summary: String,
+        answers: [String] = []
+    ) {
+        self.callID = callID
+        self.reason = reason
+        self.intent = intent
+        self.intents = intents
+        self.slots = slots
+        self.summary = summary
+        self.answers = answers
+    }
+
     package var json: JSONValue {
         .object([
             "call_id": .string(callID), "reason": .string(reason), "intent": intent.map(JSONValue.string) ?? .null,
