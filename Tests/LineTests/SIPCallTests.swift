@@ -47,12 +47,62 @@ extension Line {
         }
 
         @Test func transferAcceptedEndsTheBotsPart() throws {
-            let daemon = try Daemon(sipPort: 25072, rtpPorts: "25700-25799")
+            // An agent's screen follows the hand-off feed with the agent's own token.
+            let agents = NSTemporaryDirectory() + "callbot-agents-" + UUID().uuidString
+            let token = "agent-line-test-" + UUID().uuidString
+            try "accueil1 agent \(token) sip:accueil1@127.0.0.1:5091\n".write(
+                toFile: agents, atomically: true, encoding: .utf8)
+            chmod(agents, 0o600)
+            defer { try? FileManager.default.removeItem(atPath: agents) }
+            let daemon = try Daemon(sipPort: 25072, rtpPorts: "25700-25799") { callbot, _ in
+                callbot = callbot.replacingOccurrences(
+                    of: "  token_file: var/admin.token", with: "  agents_file: \(agents)\n  token_file: var/admin.token"
+                )
+            }
+            let port = try #require(daemon.adminPort, "\(daemon.log)")
+            let screen = Process()
+            screen.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            let feedFile = daemon.folder + "/feed.txt"
+            screen.arguments = [
+                "-sN", "-o", feedFile, "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/handoffs/feed",
+            ]
+            try screen.run()
+            defer { if screen.isRunning { screen.terminate() } }
             let sipp = try daemon.sipp(
                 "transfer_accepted.xml", port: 25063, mediaPort: 25800, variables: ["rtp_port": "25801"])
             #expect(sipp.status == 0, "\(sipp.output)")
             let call = try daemon.lastCall()
             #expect(call["outcome"] as? String == "transferred")
+            // The card was on the agent's screen, with the context and the number, while the
+            // transfer rang; then it showed the agent answered.
+            let deadline = Date().addingTimeInterval(5)
+            var feed = ""
+            while Date() < deadline, !feed.contains("/answered") {
+                feed = (try? String(contentsOfFile: feedFile, encoding: .utf8)) ?? ""
+                usleep(50_000)
+            }
+            let callID = try #require(call["id"] as? String)
+            let cards = feed.components(separatedBy: "\n\n").filter { $0.contains("event: handoff") }
+            #expect(
+                cards.compactMap { $0.split(separator: "\n").first { $0.hasPrefix("id: ") } }
+                    == ["id: \(callID)/waiting", "id: \(callID)/answered"], "\(feed)")
+            let waiting = try #require(cards.first?.split(separator: "\n").first { $0.hasPrefix("data: ") })
+            let card = try #require(
+                try JSONSerialization.jsonObject(with: Data(waiting.dropFirst(6).utf8)) as? [String: Any])
+            #expect(card["caller"] as? String == "+33612345678" && card["reason"] as? String == "caller_request")
+            #expect((card["intents"] as? [String])?.contains("conseiller") == true, "\(card)")
+            // The agent opens the card by the call id the transferred call carries.
+            let opened = try runProcess(
+                "/usr/bin/curl",
+                ["-s", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/handoffs/\(callID)"])
+            #expect(opened.stdout.contains("\"status\":\"answered\"") && opened.stdout.contains("+33612345678"))
+            let forbidden = try runProcess(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)",
+                    "http://127.0.0.1:\(port)/metrics",
+                ])
+            #expect(forbidden.stdout == "403", "an agent's token does not open the administrators' routes")
             let events = try #require(call["events"] as? [[String: Any]])
             #expect(
                 events.contains { $0["type"] as? String == "transfer.result" && $0["result"] as? String == "answered" })
@@ -74,7 +124,6 @@ extension Line {
             #expect(totals["handoffs_answered"] as? Int == 1 && totals["taux_de_decroche"] as? Double == 1)
             #expect((totals["wait_mean_seconds"] as? Double) != nil, "the wait before the agent is kept")
             // And in the live metrics, behind the bearer token.
-            let port = try #require(daemon.adminPort, "\(daemon.log)")
             let health = try runProcess(
                 "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/health"])
             #expect(health.stdout == "200")
@@ -96,7 +145,11 @@ extension Line {
             #expect(
                 csv.stdout.hasPrefix("debut,fin,appels_recus") && csv.stdout.contains("\(day),\(day),1,1,"),
                 "\(csv.stdout)")
+            // The daemon stops at once even though a screen still follows the feed.
+            let stopping = Date()
             #expect(daemon.stop() == 0)
+            #expect(Date().timeIntervalSince(stopping) < 20, "\(daemon.log)")
+            screen.waitUntilExit()
         }
 
         @Test func transferRefusedBringsTheCallerBack() throws {
