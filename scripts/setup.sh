@@ -49,6 +49,10 @@ if ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(not all(u.fi
   .venv/bin/pip install -q --disable-pip-version-check -r assistant/requirements.txt
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -r assistant/requirements-nodeps.txt
 fi
+# The agents' API document is checked against the OpenAPI 3.1 schema (.ci/run).
+if ! .venv/bin/python -c "import openapi_spec_validator" 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check "openapi-spec-validator==0.9.0"
+fi
 model=var/models/whisper-base
 if [ ! -s "$model/model.bin" ]; then
   mkdir -p "$model"
