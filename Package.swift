@@ -93,6 +93,7 @@ let package = Package(
             name: "Telephony",
             dependencies: [
                 "CallbotCore", "CSRTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

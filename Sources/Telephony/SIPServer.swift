@@ -154,8 +154,53 @@ package final class SIPServer: Service, Sendable {
         return statistics
     }
 
+    /// How a call the bot placed went.
+    package enum DialOutcome: Sendable, Equatable {
+        /// Answered, and its handler has run to its end.
+        case answered
+        /// Not answered: the final SIP status (486 busy, 487 cancelled after ringing, 408…).
+        case notAnswered(status: Int)
+    }
+
+    /// Places a call through the line (a trunk or PBX as `request.proxy`); once it is answered
+    /// `handle` runs it like an incoming call. Returns when the call is over, or how it failed.
+    package func dial(_ request: DialRequest, handle: @escaping @Sendable (IncomingCall) async -> Void) async
+        -> DialOutcome
+    {
+        let waiter = DialWaiter()
+        return await withCheckedContinuation { continuation in
+            waiter.set(continuation)
+            guard let input = running.withLockedValue({ $0.input }),
+                case .enqueued = input.yield(.dial(request, Dial(handle: handle, waiter: waiter)))
+            else { return waiter.finish(.notAnswered(status: 503)) }
+        }
+    }
+
+    /// A placed call's handler and whoever waits for its outcome.
+    struct Dial: Sendable {
+        let handle: @Sendable (IncomingCall) async -> Void
+        let waiter: DialWaiter
+    }
+
+    /// Resumes the dialler once, with the first outcome.
+    final class DialWaiter: Sendable {
+        private let continuation = NIOLockedValueBox<CheckedContinuation<DialOutcome, Never>?>(nil)
+
+        func set(_ continuation: CheckedContinuation<DialOutcome, Never>) {
+            self.continuation.withLockedValue { $0 = continuation }
+        }
+
+        func finish(_ outcome: DialOutcome) {
+            continuation.withLockedValue { value in
+                defer { value = nil }
+                return value
+            }?.resume(returning: outcome)
+        }
+    }
+
     enum Input: Sendable {
         case message(Inbound)
+        case dial(DialRequest, Dial)
         case hangUp(callID: String, reason: String)
         case transfer(callID: String, target: String, headers: [HeaderField])
         case finished(callID: String)
@@ -248,6 +293,7 @@ package final class SIPServer: Service, Sendable {
                     if owner.isDone { break }
                 }
                 owner.cancelTimer()
+                for dial in owner.dials.values { dial.waiter.finish(.notAnswered(status: 503)) }
                 input.finish()
                 startCall.finish()
             }
@@ -271,6 +317,8 @@ package final class SIPServer: Service, Sendable {
         let backlog: NIOLockedValueBox<Int>
         let start = NIODeadline.now()
         var media: [String: RTPSession] = [:]
+        /// Calls the bot placed, until answered or failed.
+        var dials: [String: Dial] = [:]
         /// Calls whose application task has not finished yet.
         var running: Set<String> = []
         var timer: Scheduled<Void>?
@@ -294,6 +342,9 @@ package final class SIPServer: Service, Sendable {
             case .message(let inbound):
                 backlog.withLockedValue { $0 -= 1 }
                 effects += agent.receive(inbound.bytes, from: inbound.source, now: now)
+            case .dial(let request, let dial):
+                dials[request.callID] = dial
+                effects += agent.dial(request, now: now)
             case .hangUp(let callID, let reason):
                 effects += agent.hangUp(callID, reason: reason, now: now)
             case .transfer(let callID, let target, let headers):
@@ -349,7 +400,15 @@ package final class SIPServer: Service, Sendable {
                 case .callAnswered(let callID, let caller):
                     guard let session = media[callID] else { continue }
                     running.insert(callID)
-                    startCall.yield(server.callRun(callID: callID, caller: caller, media: session, input: input))
+                    let dial = dials.removeValue(forKey: callID)
+                    startCall.yield(
+                        server.callRun(
+                            callID: callID, caller: caller, media: session, input: input,
+                            handle: dial?.handle ?? server.handleCall, finished: { dial?.waiter.finish(.answered) }))
+                case .dialFailed(let callID, let status):
+                    server.logger.info(
+                        "call not answered", metadata: ["call.sip_id": "\(callID)", "status": "\(status)"])
+                    dials.removeValue(forKey: callID)?.waiter.finish(.notAnswered(status: status))
                 case .digits(let callID, let digits):
                     for key in digits { server.signals.send(callID, .key(key)) }
                 case .transferFinished(let callID, let status):
@@ -411,8 +470,10 @@ package final class SIPServer: Service, Sendable {
     }
 
     /// The work of one answered call: the application, then the hang-up and the media's counts.
-    func callRun(callID: String, caller: String?, media: RTPSession, input: AsyncStream<Input>.Continuation) -> CallRun
-    {
+    func callRun(
+        callID: String, caller: String?, media: RTPSession, input: AsyncStream<Input>.Continuation,
+        handle: @escaping @Sendable (IncomingCall) async -> Void, finished: @escaping @Sendable () -> Void
+    ) -> CallRun {
         let call = IncomingCall(
             callID: callID, caller: caller, media: media, signals: signals.open(callID),
             hangUp: { input.yield(.hangUp(callID: callID, reason: "local_bye")) },
@@ -421,10 +482,10 @@ package final class SIPServer: Service, Sendable {
                     .transfer(
                         callID: callID, target: target, headers: headers.map { HeaderField(name: $0.0, value: $0.1) }))
             })
-        return CallRun { [handleCall, logger, signals] in
+        return CallRun { [logger, signals] in
             await withDiscardingTaskGroup { group in
                 group.addTask { await media.runSender() }
-                await handleCall(call)
+                await handle(call)
                 input.yield(.hangUp(callID: callID, reason: "local_bye"))
                 await media.stop()
             }
@@ -451,6 +512,7 @@ package final class SIPServer: Service, Sendable {
                 ])
             signals.close(callID)
             input.yield(.finished(callID: callID))
+            finished()
         }
     }
 

@@ -114,8 +114,10 @@ struct ServerTransactions: Sendable {
     }
 }
 
-/// Requests the bot sends (BYE, REFER, OPTIONS probes), retransmitted over UDP until answered
-/// (timer E) and given up after 64·T1 (timer F).
+/// Requests the bot sends (INVITE, CANCEL, BYE, REFER, OPTIONS probes), retransmitted over UDP
+/// until answered (timers A and E) and given up after 64·T1 (timers B and F). An INVITE that
+/// got a provisional response is no longer retransmitted nor timed out here: the call's ring
+/// timeout cancels it. Keyed by branch and method (a CANCEL shares its INVITE's branch).
 struct ClientTransactions: Sendable {
     struct Transaction: Sendable {
         let request: SIPMessage
@@ -123,7 +125,7 @@ struct ClientTransactions: Sendable {
         let callID: String
         var retransmitAt: Double
         var interval: Double
-        let giveUpAt: Double
+        var giveUpAt: Double
         var gotProvisional = false
 
         var method: String { request.method ?? "" }
@@ -133,7 +135,7 @@ struct ClientTransactions: Sendable {
 
     /// Starts a transaction for `request` (which carries a fresh branch) and returns the effect that sends it.
     mutating func start(_ request: SIPMessage, to destination: SIPAddress, callID: String, now: Double) -> SIPEffect {
-        pending[request.headers.topBranch ?? ""] = Transaction(
+        pending[Self.key(request.headers.topBranch, request.method)] = Transaction(
             request: request, destination: destination, callID: callID,
             retransmitAt: destination.transport == .udp ? now + SIPSettings.t1 : .infinity,
             interval: SIPSettings.t1, giveUpAt: now + 64 * SIPSettings.t1)
@@ -142,37 +144,47 @@ struct ClientTransactions: Sendable {
 
     /// The transaction a response belongs to: ended by a final response, slowed by a provisional one.
     mutating func match(_ response: SIPMessage, status: Int, now: Double) -> Transaction? {
-        guard let branch = response.headers.topBranch, var transaction = pending[branch],
-            response.headers.cseq?.method == transaction.method
-        else { return nil }
+        guard let branch = response.headers.topBranch, let method = response.headers.cseq?.method else { return nil }
+        let key = Self.key(branch, method)
+        guard var transaction = pending[key] else { return nil }
         if status < 200 {
             transaction.gotProvisional = true
-            transaction.retransmitAt =
-                transaction.destination.transport == .udp ? now + SIPSettings.t2 : .infinity
-            pending[branch] = transaction
+            if method == "INVITE" {
+                (transaction.retransmitAt, transaction.giveUpAt) = (.infinity, .infinity)
+            } else {
+                transaction.retransmitAt =
+                    transaction.destination.transport == .udp ? now + SIPSettings.t2 : .infinity
+            }
+            pending[key] = transaction
         } else {
-            pending[branch] = nil
+            pending[key] = nil
         }
         return transaction
     }
+
+    static func key(_ branch: String?, _ method: String?) -> String { "\(branch ?? "") \(method ?? "")" }
 
     /// Retransmissions due, and the transactions that timed out (removed).
     mutating func tick(now: Double) -> (resend: [SIPEffect], timedOut: [Transaction]) {
         var resend: [SIPEffect] = []
         var timedOut: [Transaction] = []
-        for branch in pending.keys.sorted() {
-            guard var transaction = pending[branch] else { continue }
+        for key in pending.keys.sorted() {
+            guard var transaction = pending[key] else { continue }
             if now >= transaction.giveUpAt {
-                pending[branch] = nil
+                pending[key] = nil
                 timedOut.append(transaction)
                 continue
             }
             guard now >= transaction.retransmitAt else { continue }
             resend.append(.send(transaction.request, to: transaction.destination))
+            // Timer A doubles without a ceiling; timer E stops at T2 (RFC 3261 §17.1.1.2, §17.1.2.2).
             transaction.interval =
-                transaction.gotProvisional ? SIPSettings.t2 : min(transaction.interval * 2, SIPSettings.t2)
+                transaction.gotProvisional
+                ? SIPSettings.t2
+                : transaction.method == "INVITE"
+                    ? transaction.interval * 2 : min(transaction.interval * 2, SIPSettings.t2)
             transaction.retransmitAt = now + transaction.interval
-            pending[branch] = transaction
+            pending[key] = transaction
         }
         return (resend, timedOut)
     }

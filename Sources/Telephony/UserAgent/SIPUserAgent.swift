@@ -46,11 +46,12 @@ package struct SIPUserAgent: Sendable {
     // MARK: Types
 
     struct Call: Sendable {
-        enum State: Sendable, Equatable { case ringing, answered, confirmed, ended }
+        /// `dialing`: an INVITE of ours awaits its final response.
+        enum State: Sendable, Equatable { case ringing, dialing, answered, confirmed, ended }
         var state: State
         let callID: String
         let localTag: String
-        let remoteTag: String
+        var remoteTag: String
         /// The INVITE that created the call (or the last re-INVITE), for responses.
         var invite: SIPMessage
         var inviteTransaction: TransactionID
@@ -58,7 +59,7 @@ package struct SIPUserAgent: Sendable {
         var remoteTarget: String
         var routeSet: [String]
         let localURI: String
-        let remoteURI: String
+        var remoteURI: String
         var localCSeq: UInt32 = 1
         var remoteCSeq: UInt32
         let localPort: Int
@@ -75,11 +76,30 @@ package struct SIPUserAgent: Sendable {
         var transferDeadline: Double = .infinity
         /// When to check with OPTIONS that the caller is still there.
         var probeAt: Double = .infinity
+        /// A call the bot placed: how, and where it stands.
+        var outbound: Outbound?
 
         /// The next moment something is due for this call.
         var nextDeadline: Double {
-            min(state == .ringing ? answerAt : .infinity, retransmitAt, giveUpAt, transferDeadline, probeAt)
+            min(
+                state == .ringing ? answerAt : .infinity,
+                state == .dialing ? outbound?.ringUntil ?? .infinity : .infinity,
+                retransmitAt, giveUpAt, transferDeadline, probeAt)
         }
+    }
+
+    /// What a call the bot placed needs beyond a dialog.
+    struct Outbound: Sendable {
+        let request: DialRequest
+        /// When to give up ringing (CANCEL).
+        var ringUntil: Double
+        var gotProvisional = false
+        var cancelled = false
+        var authenticated = false
+        /// The ACK of the 2xx, sent again if the 2xx is.
+        var ack: SIPMessage?
+        /// Whether the adapter was told the call is answered.
+        var reported = false
     }
 
     // MARK: Input
@@ -301,8 +321,14 @@ package struct SIPUserAgent: Sendable {
         return [.startMedia(callID: callID, localPort: call.localPort, agreement: call.agreement)]
     }
 
-    /// The call's media are open: sends the 200 OK with the SDP answer.
+    /// The call's media are open: sends the 200 OK with the SDP answer (a call we placed is
+    /// answered already: the application may start).
     package mutating func mediaReady(_ callID: String, now: Double) -> [SIPEffect] {
+        if var outbound = calls[callID]?.outbound, calls[callID]?.state == .confirmed, !outbound.reported {
+            outbound.reported = true
+            calls[callID]?.outbound = outbound
+            return [.callAnswered(callID: callID, caller: SIPField.user(in: outbound.request.target))]
+        }
         guard var call = calls[callID], call.state == .ringing else { return [] }
         var ok = call.invite.response(200, "OK", toTag: call.localTag, source: (call.source.host, call.source.port))
         for route in call.routeSet { ok.headers.add("Record-Route", route) }
@@ -330,6 +356,10 @@ package struct SIPUserAgent: Sendable {
 
     /// The call's media could not be opened (no file descriptor or port left): 503, and the call is over.
     package mutating func mediaFailed(_ callID: String, now: Double) -> [SIPEffect] {
+        if calls[callID]?.outbound != nil {
+            statistics.rejectedOverload += 1
+            return hangUp(callID, reason: "no_media", now: now) + [.dialFailed(callID: callID, status: 503)]
+        }
         guard let call = calls[callID], call.state == .ringing else { return [] }
         statistics.rejectedOverload += 1
         cleanUpCall(callID, now: now)
@@ -439,6 +469,176 @@ package struct SIPUserAgent: Sendable {
         return effects
     }
 
+    // MARK: Calls we place
+
+    /// Places a call: an INVITE with the bot's SDP offer to `request.proxy`, answering one digest
+    /// challenge with the request's credentials, cancelled after `ringTimeout` of ringing. Then
+    /// either `dialFailed` with the final status, or `startMedia` and, once `mediaReady`,
+    /// `callAnswered`: from there it is a call like any other.
+    package mutating func dial(_ request: DialRequest, now: Double) -> [SIPEffect] {
+        guard !draining, activeCalls < settings.maxCalls, calls[request.callID] == nil,
+            ended[request.callID] == nil, let port = allocatePort()
+        else { return [.dialFailed(callID: request.callID, status: 503)] }
+        let tag = nextTag()
+        let name = request.displayName.map { "\"\($0.filter { $0 != "\"" && $0 != "\\" })\" " } ?? ""
+        let sessionID = nextCounter()
+        let offer = Self.offer(address: settings.publicAddress.host, port: port, sessionID: sessionID)
+        // Until the answer names the far end, the agreement is our own offer's.
+        guard let parsed = try? SDPAudio.parse(offer), let placeholder = MediaAgreement(offer: parsed) else {
+            return [.dialFailed(callID: request.callID, status: 500)]
+        }
+        var call = Call(
+            state: .dialing, callID: request.callID, localTag: tag, remoteTag: "",
+            invite: SIPMessage(startLine: .request(method: "INVITE", uri: request.target)),
+            inviteTransaction: TransactionID(
+                SIPMessage(
+                    startLine: .request(method: "INVITE", uri: request.target),
+                    headers: SIPHeaders([("Via", "SIP/2.0/UDP 0.0.0.0;branch=z9hG4bK-none")])))!,
+            source: request.proxy, remoteTarget: request.target, routeSet: [],
+            localURI: "\(name)<\(request.from)>;tag=\(tag)", remoteURI: "<\(request.target)>", remoteCSeq: 0,
+            localPort: port, agreement: placeholder, sessionID: sessionID, answerAt: .infinity)
+        call.outbound = Outbound(request: request, ringUntil: now + request.ringTimeout)
+        let invite = outboundInvite(&call, offer: offer, authorization: nil)
+        calls[request.callID] = call
+        return [client.start(invite, to: request.proxy, callID: request.callID, now: now)]
+    }
+
+    /// The bot's SDP offer: PCMU and PCMA, telephone events, 20 ms packets.
+    static func offer(address: String, port: Int, sessionID: UInt64, version: UInt64 = 1) -> String {
+        [
+            "v=0", "o=callbot \(sessionID) \(version) IN IP4 \(address)", "s=Callbot", "c=IN IP4 \(address)", "t=0 0",
+            "m=audio \(port) RTP/AVP 0 8 101", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000",
+            "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=ptime:20", "a=sendrecv",
+        ].joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// The call's INVITE (again, with credentials, after a challenge), remembered in the call.
+    private mutating func outboundInvite(_ call: inout Call, offer: String, authorization: (String, String)?)
+        -> SIPMessage
+    {
+        let request = call.outbound!.request
+        let transport = request.proxy.transport
+        var headers = SIPHeaders()
+        headers.add(
+            "Via",
+            "SIP/2.0/\(transport.viaToken) \(settings.publicAddress(transport));branch=z9hG4bK-\(nextCounter())-cb;rport"
+        )
+        headers.add("Max-Forwards", "70")
+        headers.add("From", call.localURI)
+        headers.add("To", "<\(request.target)>")
+        headers.add("Call-ID", call.callID)
+        headers.add("CSeq", "\(call.localCSeq) INVITE")
+        headers.add("Contact", contact(transport))
+        headers.add("Allow", Self.allowed)
+        headers.add("User-Agent", settings.userAgent)
+        if let (name, value) = authorization { headers.add(name, value) }
+        headers.add("Content-Type", "application/sdp")
+        let invite = SIPMessage(
+            startLine: .request(method: "INVITE", uri: request.target), headers: headers, body: Array(offer.utf8))
+        call.invite = invite
+        if let id = TransactionID(invite) { call.inviteTransaction = id }
+        return invite
+    }
+
+    /// A final response to an INVITE of ours.
+    private mutating func outboundFinal(_ response: SIPMessage, status: Int, callID: String, now: Double)
+        -> [SIPEffect]
+    {
+        guard var call = calls[callID], var outbound = call.outbound else { return [] }
+        if status >= 300 {
+            // Non-2xx: the transaction's ACK, same branch (RFC 3261 §17.1.1.3).
+            var effects: [SIPEffect] = [.send(nonSuccessACK(call, response), to: call.source)]
+            let header = status == 407 ? "Proxy-Authenticate" : "WWW-Authenticate"
+            if status == 401 || status == 407, !outbound.authenticated, !outbound.cancelled,
+                let credentials = outbound.request.credentials,
+                let challenge = response.headers[header].flatMap(DigestChallenge.init)
+            {
+                outbound.authenticated = true
+                call.outbound = outbound
+                call.localCSeq += 1
+                let value = challenge.authorization(
+                    method: "INVITE", uri: outbound.request.target, credentials: credentials,
+                    cnonce: String(nextCounter(), radix: 16))
+                let invite = outboundInvite(
+                    &call, offer: String(decoding: call.invite.body, as: UTF8.self),
+                    authorization: (status == 407 ? "Proxy-Authorization" : "Authorization", value))
+                calls[callID] = call
+                effects.append(client.start(invite, to: call.source, callID: callID, now: now))
+                return effects
+            }
+            cleanUpCall(callID, now: now)
+            return effects + [.dialFailed(callID: callID, status: status)]
+        }
+        // 2xx: the dialog is set up by the answer; ACK it (a new transaction, RFC 3261 §13.2.2.4).
+        call.remoteTag = response.headers.toTag ?? ""
+        call.remoteURI = response.headers["To"] ?? call.remoteURI
+        if let target = response.headers["Contact"] { call.remoteTarget = SIPField.uri(in: target) }
+        call.routeSet = response.headers.values("Record-Route").reversed()
+        call.localCSeq -= 1  // the ACK carries the INVITE's number; `request` adds one
+        var ack = request("ACK", in: &call)
+        ack.headers.remove("Contact")
+        outbound.ack = ack
+        call.outbound = outbound
+        call.state = .confirmed
+        let destination = destination(for: call)
+        var effects: [SIPEffect] = [.send(ack, to: destination)]
+        let answer = response.body.isEmpty ? nil : try? SDPAudio.parse(String(decoding: response.body, as: UTF8.self))
+        guard !outbound.cancelled, let answer, answer.addressType == "IP4", !answer.isSecure,
+            let agreement = MediaAgreement(offer: answer)
+        else {
+            // Answered after our CANCEL, or with media we cannot use: hang up at once.
+            calls[callID] = call
+            effects += hangUp(callID, reason: outbound.cancelled ? "cancelled" : "no_media", now: now)
+            return effects + [.dialFailed(callID: callID, status: outbound.cancelled ? 487 : 488)]
+        }
+        call.agreement = agreement
+        if settings.probeInterval > 0 { call.probeAt = now + settings.probeInterval }
+        calls[callID] = call
+        effects.append(.startMedia(callID: callID, localPort: call.localPort, agreement: agreement))
+        return effects
+    }
+
+    /// The ACK of a non-2xx final response to our INVITE: its Request-URI, Via and From, the
+    /// response's To.
+    private func nonSuccessACK(_ call: Call, _ response: SIPMessage) -> SIPMessage {
+        var headers = SIPHeaders()
+        if let via = call.invite.headers.values("Via").first { headers.add("Via", via) }
+        headers.add("Max-Forwards", "70")
+        headers.add("From", call.localURI)
+        headers.add("To", response.headers["To"] ?? call.remoteURI)
+        headers.add("Call-ID", call.callID)
+        headers.add("CSeq", "\(call.invite.headers.cseq?.number ?? 1) ACK")
+        guard case .request(_, let uri) = call.invite.startLine else { return call.invite }
+        return SIPMessage(startLine: .request(method: "ACK", uri: uri), headers: headers)
+    }
+
+    /// Rang long enough: CANCEL the INVITE (once it got a provisional response, RFC 3261 §9.1);
+    /// without one, the call is given up.
+    private mutating func ringTimeout(_ callID: String, now: Double) -> [SIPEffect] {
+        guard var call = calls[callID], var outbound = call.outbound, call.state == .dialing else { return [] }
+        outbound.ringUntil = .infinity
+        guard outbound.gotProvisional else {
+            cleanUpCall(callID, now: now)
+            return [.dialFailed(callID: callID, status: 408)]
+        }
+        outbound.cancelled = true
+        call.outbound = outbound
+        // The 487 should follow; if nothing does, the call is given up after 64·T1.
+        call.giveUpAt = now + 64 * SIPSettings.t1
+        calls[callID] = call
+        var headers = SIPHeaders()
+        if let via = call.invite.headers.values("Via").first { headers.add("Via", via) }
+        headers.add("Max-Forwards", "70")
+        headers.add("From", call.localURI)
+        headers.add("To", call.invite.headers["To"] ?? call.remoteURI)
+        headers.add("Call-ID", callID)
+        headers.add("CSeq", "\(call.invite.headers.cseq?.number ?? 1) CANCEL")
+        headers.add("User-Agent", settings.userAgent)
+        guard case .request(_, let uri) = call.invite.startLine else { return [] }
+        let cancel = SIPMessage(startLine: .request(method: "CANCEL", uri: uri), headers: headers)
+        return [client.start(cancel, to: call.source, callID: callID, now: now)]
+    }
+
     // MARK: Requests we send
 
     /// Ends a call: BYE when answered, nothing more to do otherwise. `reason` is reported with the
@@ -486,7 +686,9 @@ package struct SIPUserAgent: Sendable {
         headers.add("To", call.remoteURI)
         headers.add("Call-ID", call.callID)
         headers.add("CSeq", "\(call.localCSeq) \(method)")
-        for route in call.routeSet.reversed() { headers.add("Route", route) }
+        // The route set in order: a UAS's is the request's Record-Route as received, a UAC's the
+        // answer's in reverse (RFC 3261 §12.1, §12.2.1.1).
+        for route in call.routeSet { headers.add("Route", route) }
         headers.add("Contact", contact(transport))
         headers.add("User-Agent", settings.userAgent)
         return SIPMessage(startLine: .request(method: method, uri: call.remoteTarget), headers: headers)
@@ -506,10 +708,26 @@ package struct SIPUserAgent: Sendable {
     }
 
     private mutating func receiveResponse(_ message: SIPMessage, now: Double) -> [SIPEffect] {
-        guard case .response(let status, _) = message.startLine,
-            let transaction = client.match(message, status: status, now: now), status >= 200
-        else { return [] }
+        guard case .response(let status, _) = message.startLine else { return [] }
+        guard let transaction = client.match(message, status: status, now: now) else {
+            // A 2xx to our INVITE again: its ACK again (the 2xx is retransmitted until acknowledged).
+            if (200..<300).contains(status), message.headers.cseq?.method == "INVITE",
+                let callID = message.headers.callID, let call = calls[callID], let ack = call.outbound?.ack,
+                message.headers.toTag == call.remoteTag
+            {
+                return [.send(ack, to: destination(for: call))]
+            }
+            return []
+        }
         let callID = transaction.callID
+        if transaction.method == "INVITE" {
+            guard status >= 200 else {
+                if status > 100 { calls[callID]?.outbound?.gotProvisional = true }
+                return []
+            }
+            return outboundFinal(message, status: status, callID: callID, now: now)
+        }
+        guard status >= 200 else { return [] }
         switch transaction.method {
         case "REFER" where status >= 300:
             calls[callID]?.transferDeadline = .infinity
@@ -555,6 +773,16 @@ package struct SIPUserAgent: Sendable {
                 effects += answer(callID, now: now)
                 continue
             }
+            if call.state == .dialing {
+                if now >= call.giveUpAt {
+                    // Cancelled, and no final response came.
+                    cleanUpCall(callID, now: now)
+                    effects.append(.dialFailed(callID: callID, status: 408))
+                } else if now >= call.outbound?.ringUntil ?? .infinity {
+                    effects += ringTimeout(callID, now: now)
+                }
+                continue
+            }
             if call.state == .answered, now >= call.giveUpAt {
                 // No ACK for our 2xx (RFC 3261 §13.3.1.4): end the call.
                 effects += hangUp(callID, reason: "no_ack", now: now)
@@ -581,6 +809,13 @@ package struct SIPUserAgent: Sendable {
         for transaction in timedOut {
             switch transaction.method {
             case "REFER": effects.append(.transferFinished(callID: transaction.callID, status: 408))
+            case "INVITE":
+                // No response at all (timer B).
+                if calls[transaction.callID]?.state == .dialing {
+                    cleanUpCall(transaction.callID, now: now)
+                    effects.append(.dialFailed(callID: transaction.callID, status: 408))
+                }
+            case "CANCEL": break
             case "OPTIONS": effects += lose(transaction.callID, reason: "caller_lost", now: now)
             default: cleanUpCall(transaction.callID, now: now)
             }

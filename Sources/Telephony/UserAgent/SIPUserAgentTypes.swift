@@ -98,6 +98,48 @@ package enum SIPEffect: Sendable, Equatable {
     case transferFinished(callID: String, status: Int)
     /// The call is over: stop media, close the record.
     case callEnded(callID: String, reason: String)
+    /// A call the bot placed was not answered: the final status (486 busy, 487 cancelled after
+    /// the ring timeout, 408 no response, 503 no room…).
+    case dialFailed(callID: String, status: Int)
+}
+
+/// A call for the bot to place (a callback): where the INVITE goes and as whom.
+package struct DialRequest: Sendable, Equatable {
+    package var callID: String
+    /// The Request-URI and To: `sip:+33612345678@trunk.example.org`.
+    package var target: String
+    /// The trunk, PBX or proxy the INVITE is sent to.
+    package var proxy: SIPAddress
+    /// Our identity in From: `sip:mairie@villebois.fr`.
+    package var from: String
+    package var displayName: String?
+    package var credentials: SIPCredentials?
+    /// Seconds of ringing before the call is cancelled (no answer).
+    package var ringTimeout: Double
+
+    package init(
+        callID: String, target: String, proxy: SIPAddress, from: String, displayName: String? = nil,
+        credentials: SIPCredentials? = nil, ringTimeout: Double = 30
+    ) {
+        self.callID = callID
+        self.target = target
+        self.proxy = proxy
+        self.from = from
+        self.displayName = displayName
+        self.credentials = credentials
+        self.ringTimeout = ringTimeout
+    }
+}
+
+/// What the bot answers a trunk's digest challenge with (RFC 3261 §22, RFC 2617).
+package struct SIPCredentials: Sendable, Equatable {
+    package var username: String
+    package var password: String
+
+    package init(username: String, password: String) {
+        self.username = username
+        self.password = password
+    }
 }
 
 /// Counters of what the user agent refused or dropped.
