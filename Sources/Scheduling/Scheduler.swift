@@ -112,7 +112,7 @@ package struct Scheduler: CallPorts {
     {
         let callback = Callback(
             id: "cb-" + Self.randomReference(digits: 8), window: request.window, phone: request.phone, callID: callID,
-            context: request.context)
+            context: request.context, topic: request.topic)
         return try await store.insertCallback(callback, capacity: config.callbacks.capacityPerWindow)
     }
 

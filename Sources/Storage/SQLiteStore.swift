@@ -158,6 +158,8 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                     ALTER TABLE callbacks ADD COLUMN note TEXT;
                     ALTER TABLE callbacks ADD COLUMN appointment_ref TEXT;
                     ALTER TABLE callbacks ADD COLUMN created_epoch INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE callbacks ADD COLUMN topic TEXT;
+                    ALTER TABLE callbacks ADD COLUMN next_attempt_epoch INTEGER NOT NULL DEFAULT 0;
                     CREATE INDEX callbacks_by_status ON callbacks (status, window_date);
                     """)
         }
@@ -423,7 +425,7 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
             for row in try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT window_key, COUNT(*) AS n FROM callbacks WHERE status IN ('pending', 'claimed') AND window_date >= ? AND window_date <= ? GROUP BY window_key",
+                    "SELECT window_key, COUNT(*) AS n FROM callbacks WHERE status IN ('pending', 'claimed', 'dialing') AND window_date >= ? AND window_date <= ? GROUP BY window_key",
                 arguments: [from.iso, to.iso])
             {
                 counts[row["window_key"]] = row["n"]
@@ -443,14 +445,16 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
             try db.execute(
                 sql: """
                     INSERT INTO callbacks (id, window_date, window_start, window_end, window_key, phone, status, attempts,
-                        call_id, context, purpose, claimed_by, note, appointment_ref, created_epoch)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now'))
+                        call_id, context, purpose, claimed_by, note, appointment_ref, topic, next_attempt_epoch,
+                        created_epoch)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now'))
                     """,
                 arguments: [
                     callback.id, callback.window.date.iso, callback.window.range.start.description,
                     callback.window.range.end.description, key, callback.phone, callback.status.rawValue,
                     callback.attempts, callback.callID, callback.context, callback.purpose.rawValue,
-                    callback.claimedBy, callback.note, callback.appointmentReference,
+                    callback.claimedBy, callback.note, callback.appointmentReference, callback.topic,
+                    callback.nextAttempt,
                 ])
             return callback
         }
@@ -534,7 +538,65 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
             phone: row["phone"], status: Callback.Status(rawValue: row["status"]) ?? .pending,
             attempts: row["attempts"], callID: row["call_id"], context: row["context"],
             purpose: Callback.Purpose(rawValue: row["purpose"]) ?? .request, claimedBy: row["claimed_by"],
-            note: row["note"], appointmentReference: row["appointment_ref"])
+            note: row["note"], appointmentReference: row["appointment_ref"], topic: row["topic"],
+            nextAttempt: row["next_attempt_epoch"])
+    }
+
+    // MARK: The dialer
+
+    /// Pending callbacks to dial at `now`: their window open, their wait between attempts over,
+    /// fewer than `maxAttempts` made; notices and kept places first, then in the order asked.
+    package func dueCallbacks(at now: LocalDateTime, maxAttempts: Int, limit: Int) async throws -> [Callback] {
+        let time = now.time.description
+        return try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM callbacks WHERE status = 'pending' AND window_date = ? AND window_start <= ?
+                        AND ? < window_end AND next_attempt_epoch <= ? AND attempts < ?
+                    ORDER BY CASE purpose WHEN 'request' THEN 1 ELSE 0 END, created_epoch, rowid LIMIT ?
+                    """,
+                arguments: [now.date.iso, time, time, now.epochSeconds, maxAttempts, limit]
+            ).map(Self.callback)
+        }
+    }
+
+    /// The bot takes a pending callback to dial it (one attempt more); nil when it is no longer
+    /// pending (an agent claimed it, it was cancelled).
+    package func startDialing(id: String) async throws -> Callback? {
+        try await writer.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE callbacks SET status = 'dialing', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                arguments: [id])
+            return db.changesCount > 0 ? try Self.fetchCallback(db, id: id) : nil
+        }
+    }
+
+    /// How a dialled callback ended: `done`, `no_answer` or `failed` (made at `at`), or `pending`
+    /// again, not before `retryAt` (epoch seconds).
+    package func finishDialing(
+        id: String, as status: Callback.Status, note: String, at: LocalDateTime, retryAt: Int = 0
+    )
+        async throws
+    {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE callbacks SET status = ?, note = ?, next_attempt_epoch = ?,
+                        made_at = CASE WHEN ? = 'pending' THEN made_at ELSE ? END
+                    WHERE id = ? AND status = 'dialing'
+                    """,
+                arguments: [status.rawValue, note, retryAt, status.rawValue, at.iso, id])
+        }
+    }
+
+    /// Callbacks left `dialing` by an interrupted run are pending again; returns how many.
+    package func resumeInterruptedDialing() async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE callbacks SET status = 'pending' WHERE status = 'dialing'")
+            return db.changesCount
+        }
     }
 
     // MARK: Call records
@@ -697,6 +759,57 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
                 arguments: [cutoff])
             changes += db.changesCount
             return changes
+        }
+    }
+
+    // Call events by day (`callbotctl questions`).
+
+    /// The events of `kinds` of the calls started from `from` to `to` (local days, inclusive; nil
+    /// leaves that end open): call by call in the order they started, each call's in its order.
+    /// Reads only those events, not whole records.
+    package func events(_ kinds: Set<EventKind>, ofCallsFrom from: LocalDate?, to: LocalDate?) async throws
+        -> [(callID: String, events: [CallEvent])]
+    {
+        let types = kinds.map(\.rawValue).sorted()
+        guard !types.isEmpty else { return [] }
+        // The epoch bounds let the start index narrow the scan (a local day lies within a day of
+        // the UTC one); the local day of `started_at` decides.
+        let lowEpoch = from.map { ($0.daysSinceEpoch - 1) * 86400 } ?? Int.min
+        let highEpoch = to.map { ($0.daysSinceEpoch + 2) * 86400 } ?? Int.max
+        let firstDay = from?.iso ?? "0000-00-00"
+        let lastDay = to?.iso ?? "9999-99-99"
+        let placeholders = Array(repeating: "?", count: types.count).joined(separator: ", ")
+        return try await writer.read { db in
+            var arguments: StatementArguments = [lowEpoch, highEpoch, firstDay, lastDay]
+            arguments += StatementArguments(types)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.call_id, e.type, e.at, e.fields, c.started_at
+                    FROM call_events e JOIN calls c ON c.id = e.call_id
+                    WHERE c.started_epoch >= ? AND c.started_epoch < ?
+                        AND substr(c.started_at, 1, 10) >= ? AND substr(c.started_at, 1, 10) <= ?
+                        AND e.type IN (\(placeholders))
+                    ORDER BY c.started_epoch, c.id, e.seq
+                    """,
+                arguments: arguments)
+            let decoder = JSONDecoder()
+            var calls: [(callID: String, events: [CallEvent])] = []
+            for row in rows {
+                let callID: String = row["call_id"]
+                let at =
+                    LocalDateTime(iso: row["at"]) ?? LocalDateTime(iso: row["started_at"])
+                    ?? LocalDateTime(date: LocalDate(daysSinceEpoch: 0), time: TimeOfDay(minutes: 0))
+                let fields =
+                    (try? decoder.decode([String: JSONValue].self, from: Data((row["fields"] as String).utf8))) ?? [:]
+                let event = CallEvent(kind: EventKind(rawValue: row["type"]), at: at, fields: fields)
+                if calls.last?.callID == callID {
+                    calls[calls.count - 1].events.append(event)
+                } else {
+                    calls.append((callID, [event]))
+                }
+            }
+            return calls
         }
     }
 

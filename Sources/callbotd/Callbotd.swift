@@ -123,7 +123,11 @@ struct Callbotd: AsyncParsableCommand {
                 "calls left open by an interrupted run closed as such", metadata: ["count": "\(interrupted)"])
         }
         let pseudonymizer = try KeyedPseudonymizer.load(deployment.config.privacy)
-        let clock = SystemClock(timeZone: deployment.config.service.timeZone)
+        let instant = TestClock.instant(environment: ProcessInfo.processInfo.environment) ?? { Date() }
+        if ProcessInfo.processInfo.environment["CALLBOT_CLOCK_FILE"] != nil {
+            logger.warning("the clock follows CALLBOT_CLOCK_FILE: for tests only")
+        }
+        let clock = SystemClock(timeZone: deployment.config.service.timeZone, instant: instant)
         let purged = try await store.purgeTranscripts(
             olderThanDays: deployment.config.privacy.transcriptRetentionDays, now: clock.now())
         if purged > 0 { logger.info("transcripts past retention erased", metadata: ["count": "\(purged)"]) }
@@ -185,7 +189,7 @@ struct Callbotd: AsyncParsableCommand {
             deployment,
             parts: .init(
                 configFolder: config, store: store, pseudonymizer: pseudonymizer, synthesizer: synthesizer,
-                promptCache: promptCache, models: models, recognizer: recognizer,
+                promptCache: promptCache, models: models, recognizer: recognizer, instant: instant,
                 desk: AgentDesk(capacity: deployment.config.agents.capacity), logger: logger))
         if assistantSettings.embeddings.engine == .local {
             if let home = BundledEngine.locateHome(environment: environment) {
@@ -273,7 +277,8 @@ struct Callbotd: AsyncParsableCommand {
             }
         }
         let server = SIPServer(
-            settings: Self.sipSettings(line), listen: listen, drainGrace: .seconds(line.drainGraceSeconds),
+            settings: Self.sipSettings(line, dialer: deployment.config.dialer), listen: listen,
+            drainGrace: .seconds(line.drainGraceSeconds),
             limits: ConnectionLimits(
                 maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource,
                 messageTimeout: .seconds(max(1, line.messageTimeoutSeconds))),
@@ -289,14 +294,21 @@ struct Callbotd: AsyncParsableCommand {
             let limits = ConnectionLimits(
                 maxConnections: line.maxConnections, maxPerSource: line.maxConnectionsPerSource)
             do {
-                try DescriptorBudget(settings: Self.sipSettings(reloaded), limits: limits).check(logger: logger)
+                try DescriptorBudget(settings: Self.sipSettings(reloaded, dialer: fresh.config.dialer), limits: limits)
+                    .check(logger: logger)
             } catch {
                 logger.error("reload: the line keeps its settings", metadata: ["error": "\(error)"])
                 return
             }
-            server.update(Self.sipSettings(reloaded))
+            server.update(Self.sipSettings(reloaded, dialer: fresh.config.dialer))
         }
         services.insert(adminService, at: 0)
+        // Callbacks placed by the bot (when `dialer` is configured; it follows reloads).
+        services.append(
+            .init(
+                service: Dialer(
+                    live: live, server: server, clock: clock, environment: ProcessInfo.processInfo.environment,
+                    logger: logger)))
         services.append(
             .init(
                 service: Supervisor(
@@ -311,11 +323,12 @@ struct Callbotd: AsyncParsableCommand {
         logger.info("stopped")
     }
 
-    /// The user agent's settings from the line's.
-    static func sipSettings(_ line: LineSettings) -> SIPSettings {
+    /// The user agent's settings from the line's; the dialer's trunk may answer the calls it places.
+    static func sipSettings(_ line: LineSettings, dialer: DialerSettings? = nil) -> SIPSettings {
         SIPSettings(
             publicAddress: SIPAddress(host: line.publicAddress ?? line.listenHost, port: line.listenPort),
-            trustedPeers: line.trustedPeers, maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,
+            trustedPeers: line.trustedPeers + (dialer.flatMap { AddressBlock($0.trunkHost) }.map { [$0] } ?? []),
+            maxCalls: line.maxCalls, rtpPorts: line.rtpPorts,
             answerDelay: Double(line.answerDelayMilliseconds) / 1000,
             transferTimeout: Double(line.transferTimeoutSeconds), probeInterval: Double(line.probeIntervalSeconds),
             mediaTimeout: Double(line.mediaTimeoutSeconds), tlsPort: line.tls?.port, userAgent: "Callbot")

@@ -24,6 +24,8 @@ final class LiveDeployment: Sendable {
         let promptCache: String
         let models: AssistantModels
         let recognizer: (any SpeechRecognizer)?
+        /// The clock's source (the system's, or a test's).
+        let instant: @Sendable () -> Date
         let desk: AgentDesk
         let logger: Logger
     }
@@ -137,7 +139,7 @@ final class LiveDeployment: Sendable {
                 recognizer: $0, hints: SpeechSetup.hints(deployment),
                 turn: SpeechSetup.turnSettings(deployment.config.speech), logger: parts.logger)
         }
-        let clock = SystemClock(timeZone: deployment.config.service.timeZone)
+        let clock = SystemClock(timeZone: deployment.config.service.timeZone, instant: parts.instant)
         let context = PhoneCall.Context(
             deployment: deployment, understander: Understander(deployment: deployment),
             ports: Scheduler(

@@ -151,6 +151,16 @@ final class Daemon {
         _ scenario: String, port: Int, mediaPort: Int, variables: [String: String] = [:], transport: String = "u1",
         extra: [String] = [], timeout: Int = 60
     ) throws -> (status: Int32, output: String) {
+        try Self.sipp(
+            scenario, folder: folder, sipPort: sipPort, port: port, mediaPort: mediaPort, variables: variables,
+            transport: transport, extra: extra, timeout: timeout)
+    }
+
+    /// `sipp` from another thread: the daemon's folder and port only.
+    static func sipp(
+        _ scenario: String, folder: String, sipPort: Int, port: Int, mediaPort: Int, variables: [String: String] = [:],
+        transport: String = "u1", extra: [String] = [], timeout: Int = 60
+    ) throws -> (status: Int32, output: String) {
         var arguments = [
             "-t", transport,
             "-sf", scenario.hasPrefix("/") ? scenario : repositoryRoot + "/Tests/Fixtures/sipp/" + scenario, "-i",

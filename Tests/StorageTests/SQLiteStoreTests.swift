@@ -139,6 +139,44 @@ final class ScratchFile {
         #expect(report.totals.counts.callbacksMadeInWindow == 1)
     }
 
+    @Test func theDialerTakesDueCallbacksOnceAndOnlyInTheirWindow() async throws {
+        let store = try SQLiteStore()
+        let day = LocalDate(year: 2026, month: 11, day: 24)!
+        let morning = CallbackWindow(
+            date: day, range: TimeRange(start: TimeOfDay(hour: 9, minute: 0)!, end: TimeOfDay(hour: 10, minute: 30)!))
+        let afternoon = CallbackWindow(
+            date: day, range: TimeRange(start: TimeOfDay(hour: 14, minute: 0)!, end: TimeOfDay(hour: 15, minute: 30)!))
+        _ = try await store.insertCallback(Callback(id: "cb-1", window: morning, phone: "+33600000001"), capacity: 9)
+        _ = try await store.insertCallback(
+            Callback(id: "cb-2", window: morning, phone: "+33600000002", purpose: .notice), capacity: 9)
+        _ = try await store.insertCallback(Callback(id: "cb-3", window: afternoon, phone: "+33600000003"), capacity: 9)
+        _ = try await store.insertCallback(Callback(id: "cb-4", window: morning, phone: "+33600000004"), capacity: 9)
+        _ = try await store.claimCallback(id: "cb-4", by: "alice")
+        let early = LocalDateTime(iso: "2026-11-24T08:59:00+01:00")!
+        let at = LocalDateTime(iso: "2026-11-24T09:10:00+01:00")!
+        #expect(try await store.dueCallbacks(at: early, maxAttempts: 3, limit: 10).isEmpty)
+        // In the window: notices first, never a claimed one, never another window's.
+        #expect(try await store.dueCallbacks(at: at, maxAttempts: 3, limit: 10).map(\.id) == ["cb-2", "cb-1"])
+        let dialing = try #require(try await store.startDialing(id: "cb-1"))
+        #expect(dialing.status == .dialing && dialing.attempts == 1)
+        #expect(try await store.startDialing(id: "cb-1") == nil, "taken once")
+        #expect(try await store.claimCallback(id: "cb-1", by: "alice") == .conflict(dialing))
+        // Busy: pending again, not before the retry time.
+        try await store.finishDialing(
+            id: "cb-1", as: .pending, note: "occupé", at: at, retryAt: at.epochSeconds + 600)
+        #expect(try await store.dueCallbacks(at: at, maxAttempts: 3, limit: 10).map(\.id) == ["cb-2"])
+        let later = at.adding(minutes: 11)
+        #expect(try await store.dueCallbacks(at: later, maxAttempts: 3, limit: 10).map(\.id) == ["cb-2", "cb-1"])
+        #expect(try await store.dueCallbacks(at: later, maxAttempts: 1, limit: 10).map(\.id) == ["cb-2"])
+        // A run that stopped while dialling leaves nothing stuck.
+        _ = try await store.startDialing(id: "cb-2")
+        #expect(try await store.resumeInterruptedDialing() == 1)
+        _ = try await store.startDialing(id: "cb-2")
+        try await store.finishDialing(id: "cb-2", as: .done, note: "joint", at: later)
+        let done = try #require(try await store.callback(id: "cb-2"))
+        #expect(done.status == .done && done.note == "joint" && done.attempts == 2)
+    }
+
     @Test func keepsCallRecordsAndPurgesOldTranscripts() async throws {
         let store = try SQLiteStore()
         var record = CallRecord(

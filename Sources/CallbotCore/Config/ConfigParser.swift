@@ -30,8 +30,45 @@ package enum ConfigParser {
         if let node = top.optional("speech") { config.speech = try speechSettings(node) }
         if let node = top.optional("admin") { config.admin = try adminSettings(node) }
         if let node = top.optional("assistant") { config.assistant = try assistantSettings(node) }
+        if let node = top.optional("dialer") { config.dialer = try dialerSettings(node) }
         try top.finish()
         return config
+    }
+
+    static func dialerSettings(_ node: YAMLNode) throws(ConfigError) -> DialerSettings {
+        var f = try node.fields()
+        let trunkNode = try f.required("trunk")
+        guard let (host, port) = hostPort(try trunkNode.string()) else {
+            throw trunkNode.error("trunk must be HOST:PORT, like \"192.0.2.10:5060\"")
+        }
+        let targetNode = try f.required("target")
+        let target = try targetNode.string()
+        guard target.hasPrefix("sip:"), target.contains("{number}") || target.contains("{national}") else {
+            throw targetNode.error(
+                "target must be a sip: URI with {number} or {national}, like \"sip:{number}@192.0.2.10\"")
+        }
+        let fromNode = try f.required("from")
+        let from = try fromNode.string()
+        guard from.hasPrefix("sip:"), from.count > 4 else { throw fromNode.error("from must be a sip: URI") }
+        var settings = DialerSettings(trunkHost: host, trunkPort: port, target: target, from: from)
+        settings.displayName = try f.optional("display_name")?.string()
+        settings.username = try f.optional("username")?.string()
+        settings.passwordEnv = try f.optional("password_env")?.string()
+        settings.passwordFile = try f.optional("password_file")?.string()
+        if let n = f.optional("ring_timeout_seconds") {
+            settings.ringTimeoutSeconds = try integer(n, in: 5...120, "ring_timeout_seconds")
+        }
+        if let n = f.optional("retry_after_minutes") {
+            settings.retryAfterMinutes = try integer(n, in: 1...240, "retry_after_minutes")
+        }
+        if let n = f.optional("check_interval_seconds") {
+            settings.checkIntervalSeconds = try integer(n, in: 1...600, "check_interval_seconds")
+        }
+        if settings.username != nil, settings.passwordEnv == nil, settings.passwordFile == nil {
+            throw node.error("a username needs password_env or password_file")
+        }
+        try f.finish()
+        return settings
     }
 
     static func assistantSettings(_ node: YAMLNode) throws(ConfigError) -> AssistantSettings {

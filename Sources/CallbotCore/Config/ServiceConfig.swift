@@ -99,6 +99,35 @@ package struct CallbackSettings: Sendable {
     package var maxAttempts: Int
 }
 
+/// Callbacks the bot places itself, through the trunk or PBX: optional (without it agents make
+/// them from the worklist).
+package struct DialerSettings: Sendable, Equatable {
+    /// Where INVITEs go (UDP).
+    package var trunkHost: String
+    package var trunkPort: Int
+    /// The Request-URI, with `{number}` (E.164, `+33612345678`) or `{national}` (`0612345678`).
+    package var target: String
+    /// The bot's identity in From.
+    package var from: String
+    package var displayName: String?
+    /// Digest credentials the trunk may ask for; the password from `password_env` or `password_file`.
+    package var username: String?
+    package var passwordEnv: String?
+    package var passwordFile: String?
+    package var ringTimeoutSeconds = 30
+    /// The wait before another attempt after no answer or busy, within the window.
+    package var retryAfterMinutes = 20
+    /// How often due callbacks are looked for.
+    package var checkIntervalSeconds = 30
+
+    /// The Request-URI for an E.164 French number.
+    package func target(for phone: String) -> String {
+        let national = phone.hasPrefix("+33") ? "0" + phone.dropFirst(3) : phone
+        return target.replacing("{number}", with: phone)
+            .replacing("{national}", with: national)
+    }
+}
+
 /// Agents who take hand-offs.
 package struct AgentSettings: Sendable {
     /// SIP URI of the agents' queue (a REFER target).
@@ -347,6 +376,7 @@ package struct ServiceConfig: Sendable {
     package var localLine = LocalLineSettings()
     package var speech = SpeechSettings()
     package var assistant = AssistantSettings()
+    package var dialer: DialerSettings?
     /// The agents' calendar: agents' hours with the service's holidays and closures.
     package var agentCalendar: OpeningCalendar {
         OpeningCalendar(

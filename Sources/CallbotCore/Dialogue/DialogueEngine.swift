@@ -479,7 +479,7 @@ package struct DialogueEngine: Sendable {
     }
 
     private mutating func startCallback(_ preference: Preference, dictated: String?, _ turn: inout DialogueTurn) {
-        var flow = CallbackFlow(dictated: dictated, summary: contextSummary)
+        var flow = CallbackFlow(dictated: dictated, summary: contextSummary, topic: callbackTopic)
         let step = flow.start(preference, &turn)
         stage = .flow(.callback(flow))
         after(step, &turn)
@@ -536,6 +536,15 @@ package struct DialogueEngine: Sendable {
         HandoffContext(
             callID: context.callID, reason: reason.rawValue, intent: intents.last, intents: intents, slots: lastSlots,
             summary: contextSummary, answers: answers)
+    }
+
+    /// What the caller wants to be called back about: the last question answered or personal
+    /// case raised (not the request for a callback or an agent itself).
+    private var callbackTopic: String? {
+        intents.last { name in
+            guard let intent = deployment.intents.intent(named: name) else { return false }
+            return intent.action == .answer || (intent.action == .handoff && intent.answer != nil)
+        }
     }
 
     private var contextSummary: String {

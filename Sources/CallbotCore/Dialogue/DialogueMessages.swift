@@ -16,7 +16,8 @@ package enum DialogueMessages {
         "callback.no_more", "callback.full", "callback.confirm_caller_id", "callback.ask_number",
         "callback.read_back", "callback.invalid_number", "callback.scheduled", "callback.abandoned",
         "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.failed", "handoff.alternatives",
-        "handoff.offer", "handoff.offer_or_callback", "handoff.offer_callback", "speech.check", "speech.rephrase",
+        "handoff.offer", "handoff.offer_or_callback", "handoff.offer_callback", "dialer.intro", "dialer.intro_no_topic",
+        "dialer.notice_cancelled", "dialer.agents_busy", "speech.check", "speech.rephrase",
         "speech.unavailable",
         "fallback.unknown", "assistant.extractive", "assistant.generative", "assistant.holding", "assistant.late",
         "survey.ask", "survey.invalid", "survey.thanks", "format.slot",
@@ -33,6 +34,6 @@ package enum DialogueMessages {
         "service", "address", "website", "opening_hours", "agent_hours", "motifs", "label", "digit", "option1",
         "option2", "date", "motif", "slot", "reference", "digits", "window", "phone_end", "phone", "first", "last",
         "day", "start", "end", "hour", "minute", "time", "text", "hours", "weekday", "holiday", "reason", "items",
-        "why", "title",
+        "why", "title", "topic",
     ]
 }

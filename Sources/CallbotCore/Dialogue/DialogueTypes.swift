@@ -157,6 +157,8 @@ package struct CallbackRequest: Sendable, Equatable {
     package var window: CallbackWindow
     package var phone: String
     package var context: String
+    /// The intent it is about.
+    package var topic: String?
 }
 
 /// A notable event of the call, kept in its record (`say`, `utterance`, `appointment.booked`…).

@@ -85,8 +85,8 @@ package struct CallbackWindow: Sendable, Hashable {
 /// A callback as stored.
 package struct Callback: Sendable, Equatable {
     package enum Status: String, Sendable, Codable, CaseIterable {
-        /// To be made; `claimed` once an agent has taken it.
-        case pending, claimed
+        /// To be made; `claimed` once an agent has taken it, `dialing` while the bot calls.
+        case pending, claimed, dialing
         /// Made: the caller was reached.
         case done
         /// Given up after the attempts the window allowed.
@@ -94,7 +94,7 @@ package struct Callback: Sendable, Equatable {
         case failed, cancelled
 
         /// Whether it is still to be made.
-        package var isOpen: Bool { self == .pending || self == .claimed }
+        package var isOpen: Bool { self == .pending || self == .claimed || self == .dialing }
     }
 
     /// Why the service calls.
@@ -123,11 +123,15 @@ package struct Callback: Sendable, Equatable {
     package var note: String?
     /// The appointment a notice is about.
     package var appointmentReference: String?
+    /// The intent it is about (`passeport`), for the bot's greeting when it calls back.
+    package var topic: String?
+    /// Not to be dialled again before this instant (epoch seconds): the wait between attempts.
+    package var nextAttempt: Int
 
     package init(
         id: String, window: CallbackWindow, phone: String, status: Status = .pending, attempts: Int = 0,
         callID: String? = nil, context: String = "", purpose: Purpose = .request, claimedBy: String? = nil,
-        note: String? = nil, appointmentReference: String? = nil
+        note: String? = nil, appointmentReference: String? = nil, topic: String? = nil, nextAttempt: Int = 0
     ) {
         self.id = id
         self.window = window
@@ -140,6 +144,8 @@ package struct Callback: Sendable, Equatable {
         self.claimedBy = claimedBy
         self.note = note
         self.appointmentReference = appointmentReference
+        self.topic = topic
+        self.nextAttempt = nextAttempt
     }
 }
 
@@ -183,6 +189,7 @@ extension Callback {
             "purpose": .string(purpose.rawValue), "claimed_by": claimedBy.map(JSONValue.string) ?? .null,
             "note": note.map(JSONValue.string) ?? .null,
             "appointment": appointmentReference.map(JSONValue.string) ?? .null,
+            "topic": topic.map(JSONValue.string) ?? .null,
         ])
     }
 }

@@ -16,10 +16,13 @@ struct CallbackFlow {
     private var offered = false
     /// What the caller asked, for the agent who calls back.
     private let summary: String
+    /// The intent it is about, for the call back's greeting.
+    private let topic: String?
 
-    init(dictated: String?, summary: String) {
+    init(dictated: String?, summary: String, topic: String?) {
         self.dictated = dictated
         self.summary = summary
+        self.topic = topic
         state = .searching(Preference())
     }
 
@@ -190,7 +193,7 @@ struct CallbackFlow {
 
     private mutating func schedule(_ window: CallbackWindow, phone: String, _ turn: inout DialogueTurn) -> FlowStep {
         state = .scheduling
-        turn.request(.scheduleCallback(CallbackRequest(window: window, phone: phone, context: summary)))
+        turn.request(.scheduleCallback(CallbackRequest(window: window, phone: phone, context: summary, topic: topic)))
         return .waiting
     }
 

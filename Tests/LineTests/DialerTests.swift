@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Line {
+    /// Callbacks the bot places itself, against SIPp callees that answer, are busy or never answer,
+    /// on a clock the test moves (`CALLBOT_CLOCK_FILE`).
+    @Suite struct DialerTests {
+        /// A daemon whose dialer calls the trunk at `trunkPort`, on a clock set to `start`.
+        static func daemon(
+            sipPort: Int, rtpPorts: String, trunkPort: Int, clock: String, start: String, maxAttempts: Int = 3
+        ) throws -> Daemon {
+            try start.write(toFile: clock, atomically: true, encoding: .utf8)
+            return try Daemon(
+                sipPort: sipPort, rtpPorts: rtpPorts, environment: ["CALLBOT_CLOCK_FILE": clock]
+            ) { callbot, _ in
+                callbot = callbot.replacingOccurrences(
+                    of: "  max_attempts: 3\n", with: "  max_attempts: \(maxAttempts)\n")
+                callbot += """
+
+                    dialer:
+                      trunk: "127.0.0.1:\(trunkPort)"
+                      target: "sip:{number}@127.0.0.1:\(trunkPort)"
+                      from: "sip:accueil@villebois.fr"
+                      ring_timeout_seconds: 5
+                      retry_after_minutes: 5
+                      check_interval_seconds: 1
+
+                    """
+            }
+        }
+
+        /// The callbacks as `callbotctl callbacks list --json` prints them.
+        static func callbacks(_ daemon: Daemon) throws -> [[String: Any]] {
+            let run = try runProcess(
+                binary("callbotctl"),
+                ["callbacks", "list", "--json", "--db", daemon.database, "--config", daemon.folder + "/config"])
+            return try #require(
+                try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]], "\(run.stderr)")
+        }
+
+        /// Inserts a pending callback in the daemon's database, as an agent's or caller's request would.
+        static func insertCallback(_ daemon: Daemon, id: String, phone: String, day: String, window: (String, String))
+            throws
+        {
+            let sql = """
+                INSERT INTO callbacks (id, window_date, window_start, window_end, window_key, phone, status, attempts,
+                    context, purpose, topic, created_epoch)
+                VALUES ('\(id)', '\(day)', '\(window.0)', '\(window.1)', '\(day) \(window.0)-\(window.1)', '\(phone)',
+                    'pending', 0, 'passeport — je voudrais un passeport', 'request', 'passeport', 0);
+                """
+            let run = try runProcess("/usr/bin/sqlite3", [daemon.database, sql])
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+
+        static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if try condition() { return true }
+                usleep(200_000)
+            }
+            return try condition()
+        }
+
+        @Test func aCallbackBookedByACallIsDialledInItsWindowAndConnectedToAnAgent() throws {
+            let clock = NSTemporaryDirectory() + "callbot-clock-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: clock) }
+            // Monday 23 November 2026, 08:40: before the first callback window (09:00-10:30).
+            let daemon = try Self.daemon(
+                sipPort: 29070, rtpPorts: "29100-29199", trunkPort: 29081, clock: clock,
+                start: "2026-11-23T08:40:00+01:00")
+            let booked = try daemon.sipp(
+                "callback_keys.xml", port: 29080, mediaPort: 29400, variables: ["rtp_port": "29401"])
+            #expect(booked.status == 0, "\(booked.output)")
+            let list = try Self.callbacks(daemon)
+            let callback = try #require(list.first, "no callback booked:\n\(daemon.log)")
+            #expect(list.count == 1 && callback["phone"] as? String == "+33612345678")
+            #expect(callback["status"] as? String == "pending" && callback["date"] as? String == "2026-11-23")
+            let window = try #require(callback["window"] as? String)
+            // Outside its window, nothing is dialled.
+            sleep(3)
+            #expect(!daemon.log.contains("calling back"), "\(daemon.log)")
+            // The callee answers; the clock moves into the window.
+            let (folder, sipPort) = (daemon.folder, daemon.sipPort)
+            let callee = Thread.detachNewThreadWithResult {
+                Result {
+                    try Daemon.sipp(
+                        "callee_answers.xml", folder: folder, sipPort: sipPort, port: 29081, mediaPort: 29402)
+                }
+            }
+            sleep(1)
+            try "2026-11-23T\(window.prefix(5)):30+01:00".write(toFile: clock, atomically: true, encoding: .utf8)
+            let answered = try callee.value.get()
+            #expect(answered.status == 0, "\(answered.output)\n\(daemon.log)")
+            #expect(
+                try Self.waitFor(5) { try Self.callbacks(daemon).first?["status"] as? String != "dialing" },
+                "\(daemon.log)")
+            let done = try #require(try Self.callbacks(daemon).first)
+            #expect(done["status"] as? String == "done" && done["attempts"] as? Int == 1, "\(done)")
+            #expect((done["note"] as? String)?.contains("mis en relation") == true)
+            #expect(daemon.log.contains("calling back") && !daemon.log.contains("+33612345678"), "no number in logs")
+            // Made in its window: in the indicators.
+            let report = try runProcess(
+                binary("callbotctl"),
+                [
+                    "report", "--from", "2026-11-23", "--to", "2026-11-23", "--db", daemon.database, "--config",
+                    daemon.folder + "/config", "--format", "json",
+                ])
+            let totals = (try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])?["totals"]
+            #expect((totals as? [String: Any])?["callbacks_made_in_window"] as? Int == 1, "\(report.stdout)")
+            #expect(daemon.stop() == 0)
+        }
+
+        @Test func aBusyCalleeIsTriedAgainLaterInTheWindowThenRecordedAsNotReached() throws {
+            let clock = NSTemporaryDirectory() + "callbot-clock-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: clock) }
+            let daemon = try Self.daemon(
+                sipPort: 29071, rtpPorts: "29200-29299", trunkPort: 29083, clock: clock,
+                start: "2026-11-23T08:59:00+01:00", maxAttempts: 2)
+            let (folder, sipPort) = (daemon.folder, daemon.sipPort)
+            let callee = Thread.detachNewThreadWithResult {
+                Result {
+                    try Daemon.sipp(
+                        "callee_busy.xml", folder: folder, sipPort: sipPort, port: 29083, mediaPort: 29404,
+                        extra: ["-m", "2"])
+                }
+            }
+            sleep(1)
+            try Self.insertCallback(
+                daemon, id: "cb-busy", phone: "+33611223344", day: "2026-11-23", window: ("09:00", "10:30"))
+            try "2026-11-23T09:00:10+01:00".write(toFile: clock, atomically: true, encoding: .utf8)
+            #expect(try Self.waitFor(10) { try Self.callbacks(daemon).first?["attempts"] as? Int == 1 })
+            sleep(2)
+            let waiting = try #require(try Self.callbacks(daemon).first)
+            #expect(waiting["status"] as? String == "pending", "busy: tried again later\n\(waiting)")
+            // Not before the wait between attempts is over; then once more, and given up.
+            try "2026-11-23T09:06:00+01:00".write(toFile: clock, atomically: true, encoding: .utf8)
+            let busy = try callee.value.get()
+            #expect(busy.status == 0, "\(busy.output)")
+            #expect(try Self.waitFor(5) { try Self.callbacks(daemon).first?["status"] as? String == "no_answer" })
+            let given = try #require(try Self.callbacks(daemon).first)
+            #expect(
+                given["attempts"] as? Int == 2 && (given["note"] as? String)?.contains("occupé") == true, "\(given)")
+            #expect(daemon.stop() == 0)
+        }
+
+        @Test func aCalleeWhoNeverAnswersIsCancelledAfterTheRingTimeout() throws {
+            let clock = NSTemporaryDirectory() + "callbot-clock-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: clock) }
+            let daemon = try Self.daemon(
+                sipPort: 29072, rtpPorts: "29300-29399", trunkPort: 29085, clock: clock,
+                start: "2026-11-23T14:10:00+01:00", maxAttempts: 1)
+            let (folder, sipPort) = (daemon.folder, daemon.sipPort)
+            let callee = Thread.detachNewThreadWithResult {
+                Result {
+                    try Daemon.sipp(
+                        "callee_no_answer.xml", folder: folder, sipPort: sipPort, port: 29085, mediaPort: 29406)
+                }
+            }
+            sleep(1)
+            // A callback claimed by an agent is never dialled; the other one is.
+            try Self.insertCallback(
+                daemon, id: "cb-claimed", phone: "+33699887766", day: "2026-11-23", window: ("14:00", "15:30"))
+            _ = try runProcess(
+                "/usr/bin/sqlite3",
+                [
+                    daemon.database,
+                    "UPDATE callbacks SET status = 'claimed', claimed_by = 'alice' WHERE id = 'cb-claimed'",
+                ])
+            try Self.insertCallback(
+                daemon, id: "cb-silent", phone: "+33611223344", day: "2026-11-23", window: ("14:00", "15:30"))
+            let started = Date()
+            let rang = try callee.value.get()
+            #expect(rang.status == 0, "\(rang.output)\n\(daemon.log)")
+            #expect(Date().timeIntervalSince(started) >= 5, "cancelled after the ring timeout, not before")
+            #expect(
+                try Self.waitFor(5) {
+                    try Self.callbacks(daemon).first { $0["id"] as? String == "cb-silent" }?["status"] as? String
+                        == "no_answer"
+                })
+            let claimed = try Self.callbacks(daemon).first { $0["id"] as? String == "cb-claimed" }
+            #expect(claimed?["status"] as? String == "claimed" && claimed?["attempts"] as? Int == 0)
+            #expect(daemon.stop() == 0)
+        }
+    }
+}
