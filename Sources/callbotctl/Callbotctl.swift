@@ -8,7 +8,7 @@ struct Callbotctl: AsyncParsableCommand {
         abstract: "The administrator's command line of Callbot.",
         subcommands: [
             Check.self, Understand.self, Intents.self, Chat.self, Console.self, Calls.self, Appointments.self,
-            Callbacks.self, Scenarios.self, Ask.self, AssistantCommand.self, Report.self,
+            Callbacks.self, Scenarios.self, Ask.self, AssistantCommand.self, Report.self, Questions.self,
         ])
 }
 
