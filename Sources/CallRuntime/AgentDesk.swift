@@ -6,19 +6,46 @@ package import Foundation
 package actor AgentDesk {
     package private(set) var capacity: Int
     package private(set) var inProgress = 0
+    /// Callers who hung up keeping their place, not called back yet (the dialer tells).
+    package private(set) var queued = 0
+    /// How long a hand-off holds an agent when the last hour tells nothing, in seconds.
+    private var handlingPrior: Double
+    /// When hand-offs started, by call id, and how long the last hour's answered ones held an agent.
+    private var started: [String: ContinuousClock.Instant] = [:]
+    private var handled: [(at: ContinuousClock.Instant, seconds: Double)] = []
     /// Cards by call id, and their order of arrival; the last `keep` are kept.
     private var cards: [String: HandoffCard] = [:]
     private var order: [String] = []
     private let keep: Int
     private var feeds: [UUID: AsyncStream<HandoffCard>.Continuation] = [:]
 
-    package init(capacity: Int, keep: Int = 500) {
+    /// `handlingMinutes` is what a hand-off is taken to last before any was seen.
+    package init(capacity: Int, handlingMinutes: Int = 5, keep: Int = 500) {
         self.capacity = capacity
         self.keep = keep
+        handlingPrior = Double(handlingMinutes * 60)
     }
 
     /// A new capacity (a reloaded config); hand-offs in progress keep their places.
-    package func resize(to capacity: Int) { self.capacity = capacity }
+    package func resize(to capacity: Int, handlingMinutes: Int = 5) {
+        self.capacity = capacity
+        handlingPrior = Double(handlingMinutes * 60)
+    }
+
+    /// How many callers wait for a callback in the queue.
+    package func setQueued(_ count: Int) { queued = max(0, count) }
+
+    /// The wait for an agent, in whole minutes (at least 1): the callers ahead shared among the
+    /// agents, each taking as long as the last hour's hand-offs did on average (the configured
+    /// handling time when fewer than three were seen).
+    package func estimatedWaitMinutes() -> Int {
+        let hourAgo = ContinuousClock.now - .seconds(3600)
+        handled.removeAll { $0.at < hourAgo }
+        let mean =
+            handled.count >= 3 ? handled.map(\.seconds).reduce(0, +) / Double(handled.count) : handlingPrior
+        let rounds = (queued + max(0, capacity)) / max(1, capacity)
+        return max(1, Int((Double(rounds) * mean / 60).rounded(.up)))
+    }
 
     /// Takes a place for the hand-off of `context` and shows its card (with the caller's number,
     /// for the agent only); false when agents are all taken.
@@ -26,6 +53,7 @@ package actor AgentDesk {
         guard inProgress < capacity else { return false }
         inProgress += 1
         CallMetrics.agents(busy: inProgress)
+        started[context.callID] = .now
         show(HandoffCard(context: context, caller: caller, at: Date()))
         return true
     }
@@ -34,6 +62,10 @@ package actor AgentDesk {
     package func release(_ callID: String, _ how: DialogueEvent) {
         inProgress = max(0, inProgress - 1)
         CallMetrics.agents(busy: inProgress)
+        if let start = started.removeValue(forKey: callID), case .transferResult(.answered) = how {
+            let held = ContinuousClock.now - start
+            handled.append((.now, Double(held.components.seconds) + Double(held.components.attoseconds) / 1e18))
+        }
         guard var card = cards[callID] else { return }
         card.status = HandoffCard.Status(how)
         card.endedAt = Date()

@@ -58,7 +58,7 @@ package enum CallRunner {
                         break
                     }
                     guard await desk.take(context, caller: session.callerNumber) else {
-                        next = .transferResult(.busy)
+                        next = .agentsBusy(waitMinutes: await desk.estimatedWaitMinutes())
                         break
                     }
                     let ended = await channel.transfer(context)

@@ -112,8 +112,10 @@ package struct Scheduler: CallPorts {
     {
         let callback = Callback(
             id: "cb-" + Self.randomReference(digits: 8), window: request.window, phone: request.phone, callID: callID,
-            context: request.context, topic: request.topic)
-        return try await store.insertCallback(callback, capacity: config.callbacks.capacityPerWindow)
+            context: request.context, purpose: request.purpose, topic: request.topic)
+        // A kept place is not a window's booking: the queue has no capacity but the agents'.
+        let capacity = request.purpose == .queue ? Int.max : config.callbacks.capacityPerWindow
+        return try await store.insertCallback(callback, capacity: capacity)
     }
 
     package func ask(_ question: String) async -> AssistantReply { await assistant(question) }

@@ -190,7 +190,9 @@ struct Callbotd: AsyncParsableCommand {
             parts: .init(
                 configFolder: config, store: store, pseudonymizer: pseudonymizer, synthesizer: synthesizer,
                 promptCache: promptCache, models: models, recognizer: recognizer, instant: instant,
-                desk: AgentDesk(capacity: deployment.config.agents.capacity), logger: logger))
+                desk: AgentDesk(
+                    capacity: deployment.config.agents.capacity,
+                    handlingMinutes: deployment.config.agents.handlingMinutes), logger: logger))
         if assistantSettings.embeddings.engine == .local {
             if let home = BundledEngine.locateHome(environment: environment) {
                 services.append(

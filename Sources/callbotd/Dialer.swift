@@ -58,13 +58,17 @@ final class Dialer: Service, Sendable {
     private func due() async throws -> [Callback] {
         let deployment = live.deployment
         let config = deployment.config
-        guard config.dialer != nil else { return [] }
         let now = clock.now()
+        let store = live.parts.store
+        // The callers who kept their place, for the wait announced to the next ones.
+        let queued = try await store.callbacks(from: now.date, to: now.date, statuses: [.pending])
+            .filter { $0.purpose == .queue }.count
+        await live.parts.desk.setQueued(queued)
+        guard config.dialer != nil else { return [] }
         guard config.agentCalendar.isOpen(at: now) else { return [] }
         let desk = live.parts.desk
         let free = await desk.capacity - desk.inProgress - placing.withLock { $0 }
         guard free > 0 else { return [] }
-        let store = live.parts.store
         var taken: [Callback] = []
         for callback in try await store.dueCallbacks(at: now, maxAttempts: config.callbacks.maxAttempts, limit: free) {
             // Taken atomically: an agent may have claimed it meanwhile.

@@ -86,7 +86,7 @@ final class LiveDeployment: Sendable {
             logger.warning("reload: this setting changes at the next restart only", metadata: ["setting": "\(name)"])
         }
         let next = await Self.build(fresh, parts)
-        await parts.desk.resize(to: fresh.config.agents.capacity)
+        await parts.desk.resize(to: fresh.config.agents.capacity, handlingMinutes: fresh.config.agents.handlingMinutes)
         current.withLock { $0 = next }
         if parts.models.embedder != nil, embeddingReady.withLock({ $0 }) {
             Task { await embedKnowledge() }

@@ -112,7 +112,7 @@ import Testing
             #expect(await feed.next()?.callID == "c-first")
             var call = session(Records(), callID: "c-second")
             await CallRunner.run(&call, on: second, desk: desk)
-            #expect(second.log.contains("say handoff.busy") && second.log.contains("say handoff.alternatives"))
+            #expect(second.log.contains("say handoff.busy_wait") && second.log.contains("say handoff.alternatives"))
             #expect(!second.log.contains("transfer"), "\(second.log)")
             #expect(await desk.card("c-second") == nil, "a hand-off agents never got shows no card")
             await first.releaseTransfer()
@@ -124,6 +124,21 @@ import Testing
         #expect(first.log.contains("transfer"))
         #expect(await desk.inProgress == 0, "the place is given back when the transfer ends")
         #expect(await desk.recent(limit: 10).map(\.callID) == ["c-first"])
+    }
+
+    @Test func theWaitIsTheCallersAheadSharedAmongTheAgents() async {
+        let desk = AgentDesk(capacity: 2, handlingMinutes: 5)
+        #expect(await desk.estimatedWaitMinutes() == 5)
+        await desk.setQueued(3)
+        #expect(await desk.estimatedWaitMinutes() == 10, "two rounds of the handling time")
+        // Once the last hour has seen hand-offs answered, their own length counts.
+        for index in 0..<3 {
+            let context = HandoffContext(
+                callID: "c-\(index)", reason: "caller_request", intent: nil, intents: [], slots: [:], summary: "")
+            #expect(await desk.take(context, caller: nil))
+            await desk.release("c-\(index)", .transferResult(.answered))
+        }
+        #expect(await desk.estimatedWaitMinutes() == 1)
     }
 
     @Test func aCallerWhoHangsUpDuringAPromptEndsTheCall() async {

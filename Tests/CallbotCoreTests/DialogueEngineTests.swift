@@ -56,6 +56,40 @@ import Testing
         #expect(recorded(ended, "call.ended")?.fields["outcome"] == "abandoned_in_queue")
     }
 
+    @Test func whenAllAgentsAreBusyTheCallerHearsTheWaitAndMayKeepTheirPlace() throws {
+        var e = engine()
+        _ = e.handle(.started, now: monday)
+        _ = e.handle(.utterance("comment refaire mon passeport", confidence: 0.9), now: monday)
+        _ = e.handle(.digits("0"), now: monday)
+        let busy = e.handle(.agentsBusy(waitMinutes: 6), now: monday)
+        #expect(said(busy) == ["handoff.busy_wait", "handoff.keep_place"])
+        let wait = busy.compactMap { if case .say(let p) = $0, p.key == "handoff.busy_wait" { p.text } else { nil } }
+        #expect(wait.first?.contains("environ 6 minutes") == true, "\(wait)")
+        #expect(recorded(busy, "transfer.result")?.fields["result"] == "busy")
+        #expect(recorded(busy, "callback.offered") != nil)
+        let keep = e.handle(.digits("1"), now: monday)
+        let request = try #require(
+            keep.compactMap { if case .scheduleCallback(let r) = $0 { r } else { nil } }.first, "\(keep)")
+        #expect(request.purpose == .queue && request.phone == "+33611223344" && request.topic == "passeport")
+        // From now to the end of the agents' morning (09:00-12:00 on Mondays).
+        #expect(request.window.date == monday.date && request.window.range.description == "10:00-12:00")
+        let callback = Callback(
+            id: "cb-q", window: request.window, phone: request.phone, context: request.context, purpose: .queue)
+        let kept = e.handle(.callbackScheduled(callback), now: monday)
+        #expect(said(kept).first == "handoff.place_kept")
+        #expect(recorded(kept, "callback.scheduled")?.fields["purpose"] == "queue")
+        let end = e.handle(.hangUp, now: monday)
+        #expect(recorded(end, "call.ended")?.fields["outcome"] == "callback")
+        // Without a number on display, the usual alternatives (the callback flow asks for one).
+        var anonymous = engine(caller: nil)
+        _ = anonymous.handle(.started, now: monday)
+        _ = anonymous.handle(.digits("0"), now: monday)
+        #expect(
+            said(anonymous.handle(.agentsBusy(waitMinutes: 1), now: monday)) == [
+                "handoff.busy_wait", "handoff.alternatives",
+            ])
+    }
+
     @Test func theHandoffCarriesWhatTheBotAlreadyAnswered() {
         var e = engine()
         _ = e.handle(.started, now: monday)

@@ -366,8 +366,12 @@ package enum ConfigParser {
         let capacity = try capacityNode.int()
         guard capacity >= 0 else { throw capacityNode.error("capacity cannot be negative") }
         let hours = try weeklyHours(try f.required("hours"))
+        var settings = AgentSettings(queueURI: uri, hours: hours, capacity: capacity)
+        if let n = f.optional("handling_minutes") {
+            settings.handlingMinutes = try integer(n, in: 1...120, "handling_minutes")
+        }
         try f.finish()
-        return AgentSettings(queueURI: uri, hours: hours, capacity: capacity)
+        return settings
     }
 
     static func appointmentSettings(_ node: YAMLNode, opening: OpeningCalendar) throws(ConfigError)

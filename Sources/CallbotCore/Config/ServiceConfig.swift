@@ -135,6 +135,9 @@ package struct AgentSettings: Sendable {
     package var hours: WeeklyHours
     /// Hand-offs that can be in progress at once.
     package var capacity: Int
+    /// How long a hand-off is taken to hold an agent until the day's own figures tell (the
+    /// wait announced to callers when agents are all busy).
+    package var handlingMinutes = 5
 }
 
 /// Conversation tuning.

@@ -144,7 +144,7 @@ package struct DialogueEngine: Sendable {
             turn.say(.speechUnavailable)
             reaskWithKeys(&turn)
         case .slotsFound, .booked, .bookingFailed, .appointmentsFound, .cancelled, .callbackWindowsFound,
-            .callbackScheduled, .transferResult:
+            .callbackScheduled, .transferResult, .agentsBusy:
             guard case .flow(var flow) = stage, let step = flow.handle(result: event, &turn) else { break }
             stage = .flow(flow)
             if case .callbackScheduled = event, step == .ended(.served) { callbackScheduled = true }
@@ -540,9 +540,12 @@ package struct DialogueEngine: Sendable {
 
     /// What the caller wants to be called back about: the last question answered or personal
     /// case raised (not the request for a callback or an agent itself).
-    private var callbackTopic: String? {
+    private var callbackTopic: String? { Self.topic(of: intents, in: deployment.intents) }
+
+    /// The last of `intents` that is a question or a personal case.
+    static func topic(of intents: [String], in catalog: IntentCatalog) -> String? {
         intents.last { name in
-            guard let intent = deployment.intents.intent(named: name) else { return false }
+            guard let intent = catalog.intent(named: name) else { return false }
             return intent.action == .answer || (intent.action == .handoff && intent.answer != nil)
         }
     }

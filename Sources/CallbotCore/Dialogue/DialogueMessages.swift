@@ -15,7 +15,8 @@ package enum DialogueMessages {
         "callback.closed_day",
         "callback.no_more", "callback.full", "callback.confirm_caller_id", "callback.ask_number",
         "callback.read_back", "callback.invalid_number", "callback.scheduled", "callback.abandoned",
-        "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.failed", "handoff.alternatives",
+        "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.busy_wait", "handoff.keep_place",
+        "handoff.place_kept", "handoff.failed", "handoff.alternatives",
         "handoff.offer", "handoff.offer_or_callback", "handoff.offer_callback", "dialer.intro", "dialer.intro_no_topic",
         "dialer.notice_cancelled", "dialer.agents_busy", "speech.check", "speech.rephrase",
         "speech.unavailable",
@@ -34,6 +35,6 @@ package enum DialogueMessages {
         "service", "address", "website", "opening_hours", "agent_hours", "motifs", "label", "digit", "option1",
         "option2", "date", "motif", "slot", "reference", "digits", "window", "phone_end", "phone", "first", "last",
         "day", "start", "end", "hour", "minute", "time", "text", "hours", "weekday", "holiday", "reason", "items",
-        "why", "title", "topic",
+        "why", "title", "topic", "wait",
     ]
 }

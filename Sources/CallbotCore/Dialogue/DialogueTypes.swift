@@ -15,6 +15,9 @@ package enum DialogueEvent: Sendable {
     /// like a hang-up, and recorded as lost.
     case lineLost
     case transferResult(TransferOutcome)
+    /// Every agent is taken: the hand-off did not start; the wait for one is estimated at
+    /// `waitMinutes`.
+    case agentsBusy(waitMinutes: Int)
     /// Answers to the engine's requests (``DialogueAction``s that need I/O).
     case slotsFound([Slot])
     case booked(Appointment)
@@ -159,6 +162,8 @@ package struct CallbackRequest: Sendable, Equatable {
     package var context: String
     /// The intent it is about.
     package var topic: String?
+    /// A callback the caller asked for, or a place kept in the agents' queue.
+    package var purpose: Callback.Purpose = .request
 }
 
 /// A notable event of the call, kept in its record (`say`, `utterance`, `appointment.booked`…).
