@@ -26,13 +26,17 @@ package enum AdminServer {
         package let config: @Sendable () -> ServiceConfig
         package let now: @Sendable () -> LocalDateTime
         package let reload: @Sendable () async -> ReloadOutcome
+        /// An agent pulls the next callback, to be connected to `uri` (their phone).
+        package let next: @Sendable (_ uri: String) async throws -> PullOutcome
 
         package init(
             access: @escaping @Sendable () -> Access, registry: PrometheusCollectorRegistry, store: SQLiteStore,
             desk: AgentDesk,
             config: @escaping @Sendable () -> ServiceConfig, now: @escaping @Sendable () -> LocalDateTime,
-            reload: @escaping @Sendable () async -> ReloadOutcome
+            reload: @escaping @Sendable () async -> ReloadOutcome,
+            next: @escaping @Sendable (_ uri: String) async throws -> PullOutcome = { _ in .noDialer }
         ) {
+            self.next = next
             self.access = access
             self.registry = registry
             self.store = store
@@ -49,6 +53,15 @@ package enum AdminServer {
         case applied(restartNeeded: [String])
         /// Refused (the file and line at fault); the running configuration is kept.
         case refused(String)
+    }
+
+    /// What an agent's "next" found.
+    package enum PullOutcome: Sendable, Equatable {
+        /// Being dialled; the agent's phone rings once the person answers.
+        case dialing(Callback)
+        case nothingDue
+        /// The bot does not place calls (no `dialer` in callbot.yaml).
+        case noDialer
     }
 
     /// One route: who may call it and what it does (the principal is nil on public routes).

@@ -25,6 +25,7 @@ struct Desk: Sendable {
                 try await handoff(try context.parameters.require("callId"))
             },
             Route(method: .get, path: "/callbacks", role: .agent) { request, _, _ in try await callbacks(request) },
+            Route(method: .post, path: "/callbacks/next", role: .agent) { _, _, agent in try await next(agent!) },
             Route(method: .post, path: "/callbacks/{id}/claim", role: .agent) { _, context, agent in
                 try Self.answer(
                     try await parts.store.claimCallback(id: try context.parameters.require("id"), by: agent!.name))
@@ -119,6 +120,18 @@ struct Desk: Sendable {
         }
         let list = try await parts.store.callbacks(from: from, to: to, statuses: statuses)
         return try AdminServer.json(.object(["callbacks": .array(list.map(\.json))]))
+    }
+
+    /// The first callback due is dialled now and connected to the agent's own phone.
+    func next(_ agent: Access.Principal) async throws -> Response {
+        guard let uri = agent.uri else {
+            throw HTTPError(.conflict, message: "\(agent.name) has no SIP URI in the agents' file to be connected to")
+        }
+        switch try await parts.next(uri) {
+        case .dialing(let callback): return try AdminServer.json(callback.json, status: .accepted)
+        case .nothingDue: throw HTTPError(.notFound, message: "no callback is due now")
+        case .noDialer: throw HTTPError(.conflict, message: "the bot does not place calls: no dialer in callbot.yaml")
+        }
     }
 
     struct OutcomeBody: Decodable {

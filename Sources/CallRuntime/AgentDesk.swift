@@ -48,9 +48,10 @@ package actor AgentDesk {
     }
 
     /// Takes a place for the hand-off of `context` and shows its card (with the caller's number,
-    /// for the agent only); false when agents are all taken.
-    package func take(_ context: HandoffContext, caller: String?) -> Bool {
-        guard inProgress < capacity else { return false }
+    /// for the agent only); false when agents are all taken. `force`: an agent asked for this
+    /// call, their place is theirs to give.
+    package func take(_ context: HandoffContext, caller: String?, force: Bool = false) -> Bool {
+        guard force || inProgress < capacity else { return false }
         inProgress += 1
         CallMetrics.agents(busy: inProgress)
         started[context.callID] = .now

@@ -216,7 +216,10 @@ struct Callbotd: AsyncParsableCommand {
         /// The admin address's service, and the reload that SIGHUP and the API share: the agents'
         /// tokens and the config folder read again, then applied; `line` applies a reloaded
         /// configuration to the line.
-        func admin(line: @escaping @Sendable (Deployment) async -> Void) -> (
+        func admin(
+            next: @escaping @Sendable (String) async throws -> AdminServer.PullOutcome = { _ in .noDialer },
+            line: @escaping @Sendable (Deployment) async -> Void
+        ) -> (
             service: ServiceGroupConfiguration.ServiceConfiguration,
             reload: @Sendable () async -> AdminServer.ReloadOutcome
         ) {
@@ -229,7 +232,7 @@ struct Callbotd: AsyncParsableCommand {
             }
             let parts = AdminServer.Parts(
                 access: { tokens.current }, registry: registry, store: store, desk: live.parts.desk,
-                config: { live.deployment.config }, now: { clock.now() }, reload: reload)
+                config: { live.deployment.config }, now: { clock.now() }, reload: reload, next: next)
             let application = AdminServer.application(
                 host: adminSettings.host, port: adminSettings.port, parts: parts, logger: logger,
                 bound: { [logger, host = adminSettings.host] port in
@@ -287,7 +290,9 @@ struct Callbotd: AsyncParsableCommand {
             tls: tls, logger: logger
         ) { call in await PhoneCall.run(CallLine(sip: call), live.context) }
         services.append(.init(service: server))
-        let (adminService, reload) = admin { [line, logger] fresh in
+        let dialer = Dialer(
+            live: live, server: server, clock: clock, environment: ProcessInfo.processInfo.environment, logger: logger)
+        let (adminService, reload) = admin(next: { uri in try await dialer.next(for: uri) }) { [line, logger] fresh in
             // The addresses, port ranges and TLS stay those the daemon started with.
             var reloaded = fresh.config.line
             (reloaded.listenHost, reloaded.listenPort, reloaded.rtpPorts, reloaded.publicAddress) =
@@ -306,11 +311,7 @@ struct Callbotd: AsyncParsableCommand {
         }
         services.insert(adminService, at: 0)
         // Callbacks placed by the bot (when `dialer` is configured; it follows reloads).
-        services.append(
-            .init(
-                service: Dialer(
-                    live: live, server: server, clock: clock, environment: ProcessInfo.processInfo.environment,
-                    logger: logger)))
+        services.append(.init(service: dialer))
         services.append(
             .init(
                 service: Supervisor(

@@ -1,3 +1,4 @@
+import AdminAPI
 import CallRuntime
 import CallbotCore
 import Foundation
@@ -22,6 +23,9 @@ final class Dialer: Service, Sendable {
     let logger: Logger
     /// Calls placed and not over yet: each will want an agent.
     private let placing = Mutex(0)
+    /// Callbacks agents pulled ("next"), with the SIP URI of the agent's phone.
+    private let pulls: AsyncStream<(Callback, String)>
+    private let pulled: AsyncStream<(Callback, String)>.Continuation
 
     init(live: LiveDeployment, server: SIPServer, clock: SystemClock, environment: [String: String], logger: Logger) {
         self.live = live
@@ -29,6 +33,25 @@ final class Dialer: Service, Sendable {
         self.clock = clock
         self.environment = environment
         self.logger = logger
+        (pulls, pulled) = AsyncStream.makeStream()
+    }
+
+    /// An agent asks for the next callback: the first one due (kept places and notices first,
+    /// then in the order asked) is dialled now and connected to the agent's own phone at `uri`.
+    func next(for uri: String) async throws -> AdminServer.PullOutcome {
+        guard live.deployment.config.dialer != nil else { return .noDialer }
+        let store = live.parts.store
+        let config = live.deployment.config
+        for callback in try await store.dueCallbacks(
+            at: clock.now(), maxAttempts: config.callbacks.maxAttempts, limit: 5)
+        {
+            if let dialing = try await store.startDialing(id: callback.id) {
+                placing.withLock { $0 += 1 }
+                pulled.yield((dialing, uri))
+                return .dialing(dialing)
+            }
+        }
+        return .nothingDue
     }
 
     func run() async throws {
@@ -40,6 +63,14 @@ final class Dialer: Service, Sendable {
         }
         await server.listening()
         await withDiscardingTaskGroup { calls in
+            calls.addTask { [pulls] in
+                await withDiscardingTaskGroup { pulledCalls in
+                    for await (callback, uri) in pulls {
+                        pulledCalls.addTask { await self.place(callback, agent: uri) }
+                    }
+                }
+            }
+            defer { pulled.finish() }
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 let interval = live.deployment.config.dialer?.checkIntervalSeconds ?? 30
                 do {
@@ -80,8 +111,9 @@ final class Dialer: Service, Sendable {
         return taken
     }
 
-    /// Calls one person back and records how it went.
-    private func place(_ callback: Callback) async {
+    /// Calls one person back and records how it went; `agent` is the phone of the agent who
+    /// asked for this call, else the agents' queue takes it.
+    private func place(_ callback: Callback, agent: String? = nil) async {
         defer { placing.withLock { $0 -= 1 } }
         let deployment = live.deployment
         let config = deployment.config
@@ -123,8 +155,8 @@ final class Dialer: Service, Sendable {
         let context = live.context
         let outcome = await server.dial(request) { [logger] call in
             let result = await CallbackCall.run(
-                CallLine(sip: call), callback: callback, greeting: greeting, callID: callID, context: context,
-                logger: logger)
+                CallLine(sip: call), callback: callback, greeting: greeting, callID: callID, agent: agent,
+                context: context, logger: logger)
             heard.withLock { $0 = result }
         }
         switch (outcome, heard.withLock { $0 }) {
@@ -181,9 +213,10 @@ enum CallbackCall {
         case agentsUnavailable
     }
 
+    /// `agent`: the SIP URI of the agent who asked for this call (else the agents' queue).
     static func run(
-        _ call: CallLine, callback: Callback, greeting: Prompt, callID: String, context: PhoneCall.Context,
-        logger: Logger
+        _ call: CallLine, callback: Callback, greeting: Prompt, callID: String, agent: String?,
+        context: PhoneCall.Context, logger: Logger
     ) async -> Result {
         let inbox = CallInbox(voice: call.media, logger: logger)
         return await withTaskGroup(of: Void.self) { group in
@@ -193,8 +226,9 @@ enum CallbackCall {
             }
             let channel = PhoneChannel(
                 call: call, inbox: inbox, prompts: context.prompts, logger: logger,
-                queueURI: context.deployment.config.agents.queueURI, callID: callID)
-            let result = await converse(channel, callback: callback, greeting: greeting, callID: callID, context)
+                queueURI: agent ?? context.deployment.config.agents.queueURI, callID: callID)
+            let result = await converse(
+                channel, callback: callback, greeting: greeting, callID: callID, reserved: agent != nil, context)
             if await !inbox.hungUp { await call.hangUp() }
             group.cancelAll()
             return result
@@ -202,7 +236,8 @@ enum CallbackCall {
     }
 
     private static func converse(
-        _ channel: PhoneChannel, callback: Callback, greeting: Prompt, callID: String, _ context: PhoneCall.Context
+        _ channel: PhoneChannel, callback: Callback, greeting: Prompt, callID: String, reserved: Bool,
+        _ context: PhoneCall.Context
     ) async -> Result {
         guard await channel.say(greeting), await channel.finishSpeaking() else { return .hungUp }
         let handoff = HandoffContext(
@@ -211,7 +246,7 @@ enum CallbackCall {
         let busy = Prompt(
             key: "dialer.agents_busy", text: context.deployment.messages.render("dialer.agents_busy"),
             interruptible: false)
-        guard await context.desk.take(handoff, caller: callback.phone) else {
+        guard await context.desk.take(handoff, caller: callback.phone, force: reserved) else {
             _ = await channel.say(busy)
             _ = await channel.finishSpeaking()
             return .agentsUnavailable

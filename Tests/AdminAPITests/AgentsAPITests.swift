@@ -45,16 +45,15 @@ import Yams
     }
 
     static func fixture(
-        reload: @escaping @Sendable () async -> AdminServer.ReloadOutcome = { .applied(restartNeeded: []) }
-    )
-        throws -> Fixture
-    {
+        reload: @escaping @Sendable () async -> AdminServer.ReloadOutcome = { .applied(restartNeeded: []) },
+        next: @escaping @Sendable (String) async throws -> AdminServer.PullOutcome = { _ in .noDialer }
+    ) throws -> Fixture {
         let store = try SQLiteStore()
         let desk = AgentDesk(capacity: 2)
         let access = try Access(adminToken: adminToken, agents: agents, file: "agents.tokens")
         let parts = AdminServer.Parts(
             access: { access }, registry: PrometheusCollectorRegistry(), store: store, desk: desk,
-            config: { deployment.config }, now: { now }, reload: reload)
+            config: { deployment.config }, now: { now }, reload: reload, next: next)
         return Fixture(store: store, desk: desk, parts: parts)
     }
 
@@ -277,6 +276,34 @@ import Yams
                 (made["callbacks"] as? [[String: Any]])?.compactMap { $0["note"] as? String } == [
                     "rappelée, dossier complet"
                 ])
+        }
+    }
+
+    @Test func anAgentPullsTheNextCallbackToTheirOwnPhone() async throws {
+        let asked = Mutex<[String]>([])
+        let due = Mutex<[Callback]>([Callback(id: "cb-q", window: Self.window, phone: "+33612345678", purpose: .queue)])
+        let fixture = try Self.fixture(next: { uri in
+            asked.withLock { $0.append(uri) }
+            guard let callback = due.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return .nothingDue }
+            return .dialing(callback)
+        })
+        try await fixture.app.test(.router) { client in
+            let pulled = try await client.execute(
+                uri: "/callbacks/next", method: .post, headers: Self.bearer(Self.alice))
+            let callback = try Self.object(pulled)
+            #expect(pulled.status == .accepted && callback["purpose"] as? String == "queue")
+            let none = try await client.execute(uri: "/callbacks/next", method: .post, headers: Self.bearer(Self.alice))
+            #expect(none.status == .notFound && Self.message(none).contains("no callback is due"))
+            // Bob's line names no phone: nothing is dialled for him.
+            let bob = try await client.execute(uri: "/callbacks/next", method: .post, headers: Self.bearer(Self.bob))
+            #expect(bob.status == .conflict && Self.message(bob).contains("no SIP URI"))
+        }
+        #expect(asked.withLock { $0 } == ["sip:alice@127.0.0.1:5091", "sip:alice@127.0.0.1:5091"])
+        let off = try Self.fixture()
+        try await off.app.test(.router) { client in
+            let refused = try await client.execute(
+                uri: "/callbacks/next", method: .post, headers: Self.bearer(Self.alice))
+            #expect(refused.status == .conflict && Self.message(refused).contains("no dialer"))
         }
     }
 

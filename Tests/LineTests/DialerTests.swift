@@ -11,12 +11,14 @@ extension Line {
     @Suite struct DialerTests {
         /// A daemon whose dialer calls the trunk at `trunkPort`, on a clock set to `start`.
         static func daemon(
-            sipPort: Int, rtpPorts: String, trunkPort: Int, clock: String, start: String, maxAttempts: Int = 3
+            sipPort: Int, rtpPorts: String, trunkPort: Int, clock: String, start: String, maxAttempts: Int = 3,
+            edit: (inout String) -> Void = { _ in }
         ) throws -> Daemon {
             try start.write(toFile: clock, atomically: true, encoding: .utf8)
             return try Daemon(
                 sipPort: sipPort, rtpPorts: rtpPorts, environment: ["CALLBOT_CLOCK_FILE": clock]
             ) { callbot, _ in
+                edit(&callbot)
                 callbot = callbot.replacingOccurrences(
                     of: "  max_attempts: 3\n", with: "  max_attempts: \(maxAttempts)\n")
                 callbot += """
@@ -183,6 +185,62 @@ extension Line {
                 })
             let claimed = try Self.callbacks(daemon).first { $0["id"] as? String == "cb-claimed" }
             #expect(claimed?["status"] as? String == "claimed" && claimed?["attempts"] as? Int == 0)
+            #expect(daemon.stop() == 0)
+        }
+
+        @Test func anAgentPullsTheNextCallbackAndTheirOwnPhoneGetsIt() throws {
+            let clock = NSTemporaryDirectory() + "callbot-clock-" + UUID().uuidString
+            let agents = NSTemporaryDirectory() + "callbot-agents-" + UUID().uuidString
+            defer {
+                try? FileManager.default.removeItem(atPath: clock)
+                try? FileManager.default.removeItem(atPath: agents)
+            }
+            let token = "alice-line-test-" + UUID().uuidString
+            try "alice agent \(token) sip:alice@127.0.0.1:5091\nbob agent bob-\(token)\n".write(
+                toFile: agents, atomically: true, encoding: .utf8)
+            chmod(agents, 0o600)
+            // No free place for the dialer on its own: only the agent's "next" dials.
+            let daemon = try Self.daemon(
+                sipPort: 29073, rtpPorts: "29500-29599", trunkPort: 29087, clock: clock,
+                start: "2026-11-23T09:30:00+01:00"
+            ) { callbot in
+                callbot = callbot.replacingOccurrences(of: "  capacity: 3 ", with: "  capacity: 0 ")
+                    .replacingOccurrences(
+                        of: "  agents_file: var/agents.tokens", with: "  agents_file: \(agents)")
+            }
+            let port = try #require(daemon.adminPort, "\(daemon.log)")
+            func pull(_ token: String) throws -> (status: String, body: String) {
+                let run = try runProcess(
+                    "/usr/bin/curl",
+                    [
+                        "-s", "-w", "\n%{http_code}", "-X", "POST", "-H", "Authorization: Bearer \(token)",
+                        "http://127.0.0.1:\(port)/callbacks/next",
+                    ])
+                let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+                return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+            }
+            #expect(try pull(token).status == "404", "nothing due yet")
+            try Self.insertCallback(
+                daemon, id: "cb-next", phone: "+33611223344", day: "2026-11-23", window: ("09:00", "10:30"))
+            sleep(2)
+            #expect(!daemon.log.contains("calling back"), "agents all taken: the dialer waits")
+            #expect(try pull("bob-\(token)").status == "409", "bob has no phone to be connected to")
+            let (folder, sipPort) = (daemon.folder, daemon.sipPort)
+            let callee = Thread.detachNewThreadWithResult {
+                Result {
+                    try Daemon.sipp(
+                        "callee_answers_agent.xml", folder: folder, sipPort: sipPort, port: 29087, mediaPort: 29408)
+                }
+            }
+            sleep(1)
+            let pulled = try pull(token)
+            #expect(pulled.status == "202" && pulled.body.contains("\"id\":\"cb-next\""), "\(pulled)")
+            let answered = try callee.value.get()
+            #expect(answered.status == 0, "\(answered.output)\n\(daemon.log)")
+            #expect(
+                try Self.waitFor(5) {
+                    try Self.callbacks(daemon).first?["status"] as? String == "done"
+                }, "\(daemon.log)")
             #expect(daemon.stop() == 0)
         }
     }

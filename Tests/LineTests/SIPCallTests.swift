@@ -56,7 +56,7 @@ extension Line {
             defer { try? FileManager.default.removeItem(atPath: agents) }
             let daemon = try Daemon(sipPort: 25072, rtpPorts: "25700-25799") { callbot, _ in
                 callbot = callbot.replacingOccurrences(
-                    of: "  token_file: var/admin.token", with: "  agents_file: \(agents)\n  token_file: var/admin.token"
+                    of: "  agents_file: var/agents.tokens", with: "  agents_file: \(agents)"
                 )
             }
             let port = try #require(daemon.adminPort, "\(daemon.log)")
