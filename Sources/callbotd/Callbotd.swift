@@ -292,7 +292,7 @@ struct Callbotd: AsyncParsableCommand {
         services.append(.init(service: server))
         let dialer = Dialer(
             live: live, server: server, clock: clock, environment: ProcessInfo.processInfo.environment, logger: logger)
-        let (adminService, reload) = admin(next: { uri in try await dialer.next(for: uri) }) { [line, logger] fresh in
+        let applyToLine: @Sendable (Deployment) async -> Void = { [line, logger] fresh in
             // The addresses, port ranges and TLS stay those the daemon started with.
             var reloaded = fresh.config.line
             (reloaded.listenHost, reloaded.listenPort, reloaded.rtpPorts, reloaded.publicAddress) =
@@ -309,6 +309,7 @@ struct Callbotd: AsyncParsableCommand {
             }
             server.update(Self.sipSettings(reloaded, dialer: fresh.config.dialer))
         }
+        let (adminService, reload) = admin(next: { uri in try await dialer.next(for: uri) }, line: applyToLine)
         services.insert(adminService, at: 0)
         // Callbacks placed by the bot (when `dialer` is configured; it follows reloads).
         services.append(.init(service: dialer))
