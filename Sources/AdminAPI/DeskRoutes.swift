@@ -139,12 +139,14 @@ struct Desk: Sendable {
         var note: String?
     }
 
-    /// `{"outcome": "done|no_answer|failed", "note": "…"}`.
+    /// `{"outcome": "done|no_answer|failed|cancelled", "note": "…"}` (cancelled: the person no
+    /// longer needs it; it is never dialled).
     func outcome(_ request: Request, id: String, agent: Access.Principal) async throws -> Response {
         let body = try await Self.decode(
             OutcomeBody.self, request, example: #"{"outcome": "done", "note": "rappelée, dossier complet"}"#)
-        guard let status = Callback.Status(rawValue: body.outcome), [.done, .noAnswer, .failed].contains(status) else {
-            throw HTTPError(.badRequest, message: "outcome must be done, no_answer or failed, not \(body.outcome)")
+        guard let status = Callback.Status(rawValue: body.outcome), !status.isOpen else {
+            throw HTTPError(
+                .badRequest, message: "outcome must be done, no_answer, failed or cancelled, not \(body.outcome)")
         }
         if let note = body.note, note.count > 1000 {
             throw HTTPError(.badRequest, message: "a note has 1000 characters at most")

@@ -243,8 +243,8 @@ import Yams
 
             for (body, reason) in [
                 ("not json", "must be JSON"), (#"{"note": "x"}"#, "must be JSON"),
-                (#"{"outcome": "maybe"}"#, "outcome must be done, no_answer or failed"),
-                (#"{"outcome": "cancelled"}"#, "outcome must be"),
+                (#"{"outcome": "maybe"}"#, "outcome must be done, no_answer, failed or cancelled"),
+                (#"{"outcome": "claimed"}"#, "outcome must be"),
                 (#"{"outcome": "done", "note": "\#(String(repeating: "x", count: 1001))"}"#, "1000 characters"),
             ] {
                 let bad = try await client.execute(

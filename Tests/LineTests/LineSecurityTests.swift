@@ -216,7 +216,7 @@ extension Line {
                     "-out", keys + "/cert.pem",
                 ])
             #expect(certificate.status == 0, "\(certificate.stderr)")
-            let daemon = try Daemon(sipPort: 25131, rtpPorts: "28700-28799") { callbot, _ in
+            let daemon = try Daemon(sipPort: 25131, rtpPorts: "28700-28779") { callbot, _ in
                 callbot = callbot.replacingOccurrences(
                     of: "  transfer_timeout_seconds: 30\n",
                     with: "  transfer_timeout_seconds: 30\n  tls: {port: 25132, certificate: \"\(keys)/cert.pem\", "

@@ -83,7 +83,12 @@ import Testing
                 .samples
         }
         let first = Task { try await client.transcribe(long, sampleRate: 8000, hints: []) }
-        try await Task.sleep(for: .milliseconds(150))
+        // The second is sent once the engine is decoding the first, ten seconds long (not after a
+        // guessed delay: on a loaded machine the first could still be on its way).
+        for _ in 0..<100 {
+            if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("with duration 00:10") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let second = Task { try await client.transcribe(try Self.utterance("goodbye"), sampleRate: 8000, hints: []) }
         try await Task.sleep(for: .milliseconds(150))
         second.cancel()
