@@ -200,10 +200,17 @@ struct Desk: Sendable {
         }
         var notice: JSONValue = .null
         let config = parts.config()
+        // The person is told before the appointment would have been: the first window that opens
+        // before it, cut at its start.
+        let windows = SlotPlanner(config: config).callbackWindows(Preference(), now: now, counts: [:], limit: 3)
         if let phone = cancelled.phone,
-            let window = SlotPlanner(config: config).callbackWindows(Preference(), now: now, counts: [:], limit: 1)
-                .first
+            var window = windows.first(where: {
+                LocalDateTime(date: $0.date, time: $0.range.start, utcOffset: now.utcOffset) < cancelled.start
+            })
         {
+            if window.date == cancelled.start.date, cancelled.start.time < window.range.end {
+                window.range = TimeRange(start: window.range.start, end: cancelled.start.time)
+            }
             let label = labels()[cancelled.motifID] ?? cancelled.motifID
             let callback = Callback(
                 id: "cb-" + Scheduler.randomReference(digits: 8), window: window, phone: phone,

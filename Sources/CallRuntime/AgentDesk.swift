@@ -1,77 +1,118 @@
 package import CallbotCore
 package import Foundation
 
-/// The agents' side of hand-offs: the places taken within their capacity, and a card for each
-/// hand-off that agents' screens show (from the agents' API) before they pick up.
+/// The agents' side of hand-offs: their places, and a card for each hand-off that agents'
+/// screens show (from the agents' API) before they pick up.
+///
+/// A place is taken while a transfer rings at the agents', while the dialer calls someone back
+/// (reserved before it dials), and, once an agent answered, for the handling time agents take on
+/// a call (`agents.handling_minutes`: a blind transfer lets the bot see the ringing, not the
+/// talk). Callers who kept their place come before new ones: a new caller gets a place only if
+/// one is left after theirs.
 package actor AgentDesk {
     package private(set) var capacity: Int
-    package private(set) var inProgress = 0
     /// Callers who hung up keeping their place, not called back yet (the dialer tells).
     package private(set) var queued = 0
-    /// How long a hand-off holds an agent when the last hour tells nothing, in seconds.
-    private var handlingPrior: Double
-    /// When hand-offs started, by call id, and how long the last hour's answered ones held an agent.
-    private var started: [String: ContinuousClock.Instant] = [:]
-    private var handled: [(at: ContinuousClock.Instant, seconds: Double)] = []
+    private var handling: Duration
+    private var ringing = 0
+    private var reserved = 0
+    /// Until when agents who answered a hand-off are taken to be on it.
+    private var talking: [ContinuousClock.Instant] = []
     /// Cards by call id, and their order of arrival; the last `keep` are kept.
     private var cards: [String: HandoffCard] = [:]
     private var order: [String] = []
     private let keep: Int
     private var feeds: [UUID: AsyncStream<HandoffCard>.Continuation] = [:]
 
-    /// `handlingMinutes` is what a hand-off is taken to last before any was seen.
-    package init(capacity: Int, handlingMinutes: Int = 5, keep: Int = 500) {
+    /// `handlingMinutes`: how long an agent who answered a hand-off is taken to be on it (0: the
+    /// place is free as soon as the transfer is answered, as in simulations).
+    package init(capacity: Int, handlingMinutes: Int = 0, keep: Int = 500) {
         self.capacity = capacity
         self.keep = keep
-        handlingPrior = Double(handlingMinutes * 60)
+        handling = .seconds(handlingMinutes * 60)
     }
 
     /// A new capacity (a reloaded config); hand-offs in progress keep their places.
-    package func resize(to capacity: Int, handlingMinutes: Int = 5) {
+    package func resize(to capacity: Int, handlingMinutes: Int) {
         self.capacity = capacity
-        handlingPrior = Double(handlingMinutes * 60)
+        handling = .seconds(handlingMinutes * 60)
     }
 
-    /// How many callers wait for a callback in the queue.
+    /// Places taken now.
+    package var inProgress: Int {
+        let now = ContinuousClock.now
+        talking.removeAll { $0 <= now }
+        return ringing + reserved + talking.count
+    }
+
+    /// How many callers wait for a callback in the queue (the dialer tells, when it serves them).
     package func setQueued(_ count: Int) { queued = max(0, count) }
 
-    /// The wait for an agent, in whole minutes (at least 1): the callers ahead shared among the
-    /// agents, each taking as long as the last hour's hand-offs did on average (the configured
-    /// handling time when fewer than three were seen).
+    /// The dialer takes a place before it calls someone back; false when none is free.
+    package func reserve() -> Bool {
+        guard inProgress < capacity else { return false }
+        reserved += 1
+        publish()
+        return true
+    }
+
+    /// A reserved place not used after all (no answer, the callee hung up before the transfer).
+    package func unreserve() {
+        reserved = max(0, reserved - 1)
+        publish()
+    }
+
+    /// The wait for an agent, in whole minutes (at least 1): when the places free up (transfers
+    /// ringing at once, agents on a call at the end of their handling time), the callers who kept
+    /// their place served first, each taking the handling time.
     package func estimatedWaitMinutes() -> Int {
-        let hourAgo = ContinuousClock.now - .seconds(3600)
-        handled.removeAll { $0.at < hourAgo }
-        let mean =
-            handled.count >= 3 ? handled.map(\.seconds).reduce(0, +) / Double(handled.count) : handlingPrior
-        let rounds = (queued + max(0, capacity)) / max(1, capacity)
-        return max(1, Int((Double(rounds) * mean / 60).rounded(.up)))
+        let now = ContinuousClock.now
+        let busy = inProgress
+        var free: [ContinuousClock.Instant] =
+            talking + Array(repeating: now + handling, count: reserved)
+            + Array(repeating: now, count: ringing + max(0, capacity - busy))
+        free.sort()
+        free = Array(free.prefix(max(1, capacity)))
+        if free.isEmpty { free = [now + handling] }
+        var next = now
+        for _ in 0...queued {
+            let index = free.indices.min { free[$0] < free[$1] }!
+            next = free[index]
+            free[index] = next + handling
+        }
+        let seconds = Double((next - now).components.seconds)
+        return max(1, Int((seconds / 60).rounded(.up)))
     }
 
     /// Takes a place for the hand-off of `context` and shows its card (with the caller's number,
-    /// for the agent only); false when agents are all taken. `force`: an agent asked for this
+    /// for the agent only); false when agents are all taken (places kept by earlier callers
+    /// count). `reserved`: the dialer's place for this call; `force`: an agent asked for this
     /// call, their place is theirs to give.
-    package func take(_ context: HandoffContext, caller: String?, force: Bool = false) -> Bool {
-        guard force || inProgress < capacity else { return false }
-        inProgress += 1
-        CallMetrics.agents(busy: inProgress)
-        started[context.callID] = .now
+    package func take(_ context: HandoffContext, caller: String?, reserved: Bool = false, force: Bool = false) -> Bool {
+        if reserved {
+            self.reserved = max(0, self.reserved - 1)
+        } else {
+            guard force || inProgress + queued < capacity else { return false }
+        }
+        ringing += 1
+        publish()
         show(HandoffCard(context: context, caller: caller, at: Date()))
         return true
     }
 
-    /// Gives the place back once the transfer has ended: `how` is what the call saw of it.
+    /// Ends the ringing once the transfer has ended (`how`, as the call saw it); an answered one
+    /// keeps its agent for the handling time.
     package func release(_ callID: String, _ how: DialogueEvent) {
-        inProgress = max(0, inProgress - 1)
-        CallMetrics.agents(busy: inProgress)
-        if let start = started.removeValue(forKey: callID), case .transferResult(.answered) = how {
-            let held = ContinuousClock.now - start
-            handled.append((.now, Double(held.components.seconds) + Double(held.components.attoseconds) / 1e18))
-        }
+        ringing = max(0, ringing - 1)
+        if case .transferResult(.answered) = how, handling > .zero { talking.append(.now + handling) }
+        publish()
         guard var card = cards[callID] else { return }
         card.status = HandoffCard.Status(how)
         card.endedAt = Date()
         show(card)
     }
+
+    private func publish() { CallMetrics.agents(busy: inProgress) }
 
     package func card(_ callID: String) -> HandoffCard? { cards[callID] }
 

@@ -574,20 +574,21 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
     }
 
     /// How a dialled callback ended: `done`, `no_answer` or `failed` (made at `at`), or `pending`
-    /// again, not before `retryAt` (epoch seconds).
+    /// again, not before `retryAt` (epoch seconds). `attempted` false: nothing was sent (the line
+    /// had no room), the attempt is given back.
     package func finishDialing(
-        id: String, as status: Callback.Status, note: String, at: LocalDateTime, retryAt: Int = 0
-    )
-        async throws
-    {
+        id: String, as status: Callback.Status, note: String?, at: LocalDateTime, retryAt: Int = 0,
+        attempted: Bool = true
+    ) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    UPDATE callbacks SET status = ?, note = ?, next_attempt_epoch = ?,
-                        made_at = CASE WHEN ? = 'pending' THEN made_at ELSE ? END
+                    UPDATE callbacks SET status = ?, note = COALESCE(?, note), next_attempt_epoch = ?,
+                        made_at = CASE WHEN ? = 'pending' THEN made_at ELSE ? END,
+                        attempts = attempts - ?
                     WHERE id = ? AND status = 'dialing'
                     """,
-                arguments: [status.rawValue, note, retryAt, status.rawValue, at.iso, id])
+                arguments: [status.rawValue, note, retryAt, status.rawValue, at.iso, attempted ? 0 : 1, id])
         }
     }
 

@@ -160,6 +160,9 @@ package final class SIPServer: Service, Sendable {
         case answered
         /// Not answered: the final SIP status (486 busy, 487 cancelled after ringing, 408…).
         case notAnswered(status: Int)
+        /// Not placed: the line has no room for it now (calls at their limit, no RTP port,
+        /// stopping); nothing was sent.
+        case lineUnavailable
     }
 
     /// Places a call through the line (a trunk or PBX as `request.proxy`); once it is answered
@@ -172,7 +175,7 @@ package final class SIPServer: Service, Sendable {
             waiter.set(continuation)
             guard let input = running.withLockedValue({ $0.input }),
                 case .enqueued = input.yield(.dial(request, Dial(handle: handle, waiter: waiter)))
-            else { return waiter.finish(.notAnswered(status: 503)) }
+            else { return waiter.finish(.lineUnavailable) }
         }
     }
 
@@ -293,7 +296,7 @@ package final class SIPServer: Service, Sendable {
                     if owner.isDone { break }
                 }
                 owner.cancelTimer()
-                for dial in owner.dials.values { dial.waiter.finish(.notAnswered(status: 503)) }
+                for dial in owner.dials.values { dial.waiter.finish(.lineUnavailable) }
                 input.finish()
                 startCall.finish()
             }
@@ -343,8 +346,13 @@ package final class SIPServer: Service, Sendable {
                 backlog.withLockedValue { $0 -= 1 }
                 effects += agent.receive(inbound.bytes, from: inbound.source, now: now)
             case .dial(let request, let dial):
-                dials[request.callID] = dial
-                effects += agent.dial(request, now: now)
+                let placed = agent.dial(request, now: now)
+                if case .dialFailed? = placed.first {
+                    dial.waiter.finish(.lineUnavailable)
+                } else {
+                    dials[request.callID] = dial
+                    effects += placed
+                }
             case .hangUp(let callID, let reason):
                 effects += agent.hangUp(callID, reason: reason, now: now)
             case .transfer(let callID, let target, let headers):

@@ -118,6 +118,11 @@ struct Callbotd: AsyncParsableCommand {
         }
         let store = try SQLiteStore(path: path)
         let interrupted = try await store.closeInterruptedCalls()
+        let redial = try await store.resumeInterruptedDialing()
+        if redial > 0 {
+            logger.warning(
+                "callbacks left dialling by an interrupted run are pending again", metadata: ["count": "\(redial)"])
+        }
         if interrupted > 0 {
             logger.warning(
                 "calls left open by an interrupted run closed as such", metadata: ["count": "\(interrupted)"])

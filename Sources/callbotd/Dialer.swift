@@ -21,8 +21,6 @@ final class Dialer: Service, Sendable {
     let clock: SystemClock
     let environment: [String: String]
     let logger: Logger
-    /// Calls placed and not over yet: each will want an agent.
-    private let placing = Mutex(0)
     /// Callbacks agents pulled ("next"), with the SIP URI of the agent's phone.
     private let pulls: AsyncStream<(Callback, String)>
     private let pulled: AsyncStream<(Callback, String)>.Continuation
@@ -46,8 +44,12 @@ final class Dialer: Service, Sendable {
             at: clock.now(), maxAttempts: config.callbacks.maxAttempts, limit: 5)
         {
             if let dialing = try await store.startDialing(id: callback.id) {
-                placing.withLock { $0 += 1 }
-                pulled.yield((dialing, uri))
+                guard case .enqueued = pulled.yield((dialing, uri)) else {
+                    // Stopping: left pending for the next start, its attempt given back.
+                    try await store.finishDialing(
+                        id: dialing.id, as: .pending, note: nil, at: clock.now(), attempted: false)
+                    return .nothingDue
+                }
                 return .dialing(dialing)
             }
         }
@@ -55,12 +57,6 @@ final class Dialer: Service, Sendable {
     }
 
     func run() async throws {
-        let store = live.parts.store
-        let resumed = try await store.resumeInterruptedDialing()
-        if resumed > 0 {
-            logger.warning(
-                "callbacks left dialling by an interrupted run are pending again", metadata: ["count": "\(resumed)"])
-        }
         await server.listening()
         await withDiscardingTaskGroup { calls in
             calls.addTask { [pulls] in
@@ -91,21 +87,22 @@ final class Dialer: Service, Sendable {
         let config = deployment.config
         let now = clock.now()
         let store = live.parts.store
-        // The callers who kept their place, for the wait announced to the next ones.
-        let queued = try await store.callbacks(from: now.date, to: now.date, statuses: [.pending])
-            .filter { $0.purpose == .queue }.count
-        await live.parts.desk.setQueued(queued)
         guard config.dialer != nil else { return [] }
-        guard config.agentCalendar.isOpen(at: now) else { return [] }
+        // The callers who kept their place and whose window is still open: they come first.
+        let queued = try await store.callbacks(from: now.date, to: now.date, statuses: [.pending])
+            .filter { $0.purpose == .queue && $0.window.range.end > now.time }.count
         let desk = live.parts.desk
-        let free = await desk.capacity - desk.inProgress - placing.withLock { $0 }
-        guard free > 0 else { return [] }
+        await desk.setQueued(queued)
+        guard config.agentCalendar.isOpen(at: now) else { return [] }
         var taken: [Callback] = []
-        for callback in try await store.dueCallbacks(at: now, maxAttempts: config.callbacks.maxAttempts, limit: free) {
-            // Taken atomically: an agent may have claimed it meanwhile.
+        for callback in try await store.dueCallbacks(at: now, maxAttempts: config.callbacks.maxAttempts, limit: 10) {
+            // A place for the agent who will take the call, then the callback (an agent may have
+            // claimed it meanwhile).
+            guard await desk.reserve() else { break }
             if let dialing = try await store.startDialing(id: callback.id) {
-                placing.withLock { $0 += 1 }
                 taken.append(dialing)
+            } else {
+                await desk.unreserve()
             }
         }
         return taken
@@ -114,7 +111,14 @@ final class Dialer: Service, Sendable {
     /// Calls one person back and records how it went; `agent` is the phone of the agent who
     /// asked for this call, else the agents' queue takes it.
     private func place(_ callback: Callback, agent: String? = nil) async {
-        defer { placing.withLock { $0 -= 1 } }
+        // The place reserved for this call, unless an agent asked for it: given back unless
+        // the transfer took it.
+        let reservation = Reservation(desk: agent == nil ? live.parts.desk : nil)
+        await place(callback, agent: agent, reservation: reservation)
+        await reservation.giveBackIfUnused()
+    }
+
+    private func place(_ callback: Callback, agent: String?, reservation: Reservation) async {
         let deployment = live.deployment
         let config = deployment.config
         let store = live.parts.store
@@ -123,6 +127,11 @@ final class Dialer: Service, Sendable {
         logger[metadataKey: "callback.attempt"] = "\(callback.attempts)"
         guard let settings = config.dialer else {
             await finish(callback, .pending, note: "numérotation désactivée", retry: true, logger)
+            return
+        }
+        guard settings.allows(callback.phone) else {
+            logger.warning("dialer: a number outside dialer.allowed_prefixes is not dialled")
+            await finish(callback, .failed, note: "numéro hors des préfixes autorisés", retry: false, logger)
             return
         }
         var credentials: SIPCredentials?
@@ -156,7 +165,7 @@ final class Dialer: Service, Sendable {
         let outcome = await server.dial(request) { [logger] call in
             let result = await CallbackCall.run(
                 CallLine(sip: call), callback: callback, greeting: greeting, callID: callID, agent: agent,
-                context: context, logger: logger)
+                reservation: reservation, context: context, logger: logger)
             heard.withLock { $0 = result }
         }
         switch (outcome, heard.withLock { $0 }) {
@@ -166,11 +175,20 @@ final class Dialer: Service, Sendable {
             await finish(callback, .done, note: "joint ; a raccroché avant la mise en relation", retry: false, logger)
         case (.answered, _):
             await finish(callback, .failed, note: "joint, mais aucun conseiller disponible", retry: true, logger)
+        case (.lineUnavailable, _):
+            // Nothing was sent: neither an attempt nor a reason to give up.
+            do {
+                try await live.parts.store.finishDialing(
+                    id: callback.id, as: .pending, note: "ligne indisponible, nouvel essai", at: clock.now(),
+                    retryAt: clock.now().epochSeconds + 60, attempted: false)
+            } catch {
+                logger.error("dialer: cannot record the outcome", metadata: ["error": "\(error)"])
+            }
         case (.notAnswered(let status), _):
             switch status {
             case 486, 600, 603: await finish(callback, .noAnswer, note: "occupé", retry: true, logger)
             case 408, 480, 487: await finish(callback, .noAnswer, note: "pas de réponse", retry: true, logger)
-            case 503: await finish(callback, .noAnswer, note: "ligne indisponible", retry: true, logger)
+            case 503: await finish(callback, .noAnswer, note: "réseau indisponible", retry: true, logger)
             default: await finish(callback, .failed, note: "échec de l'appel (SIP \(status))", retry: false, logger)
             }
         }
@@ -213,10 +231,11 @@ enum CallbackCall {
         case agentsUnavailable
     }
 
-    /// `agent`: the SIP URI of the agent who asked for this call (else the agents' queue).
+    /// `agent`: the SIP URI of the agent who asked for this call (else the agents' queue, in the
+    /// place of `reservation`).
     static func run(
         _ call: CallLine, callback: Callback, greeting: Prompt, callID: String, agent: String?,
-        context: PhoneCall.Context, logger: Logger
+        reservation: Reservation, context: PhoneCall.Context, logger: Logger
     ) async -> Result {
         let inbox = CallInbox(voice: call.media, logger: logger)
         return await withTaskGroup(of: Void.self) { group in
@@ -228,7 +247,7 @@ enum CallbackCall {
                 call: call, inbox: inbox, prompts: context.prompts, logger: logger,
                 queueURI: agent ?? context.deployment.config.agents.queueURI, callID: callID)
             let result = await converse(
-                channel, callback: callback, greeting: greeting, callID: callID, reserved: agent != nil, context)
+                channel, callback: callback, greeting: greeting, callID: callID, reservation: reservation, context)
             if await !inbox.hungUp { await call.hangUp() }
             group.cancelAll()
             return result
@@ -236,7 +255,7 @@ enum CallbackCall {
     }
 
     private static func converse(
-        _ channel: PhoneChannel, callback: Callback, greeting: Prompt, callID: String, reserved: Bool,
+        _ channel: PhoneChannel, callback: Callback, greeting: Prompt, callID: String, reservation: Reservation,
         _ context: PhoneCall.Context
     ) async -> Result {
         guard await channel.say(greeting), await channel.finishSpeaking() else { return .hungUp }
@@ -246,7 +265,7 @@ enum CallbackCall {
         let busy = Prompt(
             key: "dialer.agents_busy", text: context.deployment.messages.render("dialer.agents_busy"),
             interruptible: false)
-        guard await context.desk.take(handoff, caller: callback.phone, force: reserved) else {
+        guard await reservation.take(handoff, caller: callback.phone, desk: context.desk) else {
             _ = await channel.say(busy)
             _ = await channel.finishSpeaking()
             return .agentsUnavailable
@@ -261,5 +280,26 @@ enum CallbackCall {
             return .agentsUnavailable
         default: return .hungUp
         }
+    }
+}
+
+/// The agent's place a callback holds while it is dialled: taken by its transfer, or given back.
+final class Reservation: Sendable {
+    /// nil: an agent asked for the call, their place needs no reserving.
+    private let desk: AgentDesk?
+    private let used = Mutex(false)
+
+    init(desk: AgentDesk?) { self.desk = desk }
+
+    /// The hand-off of the call takes the place.
+    func take(_ context: HandoffContext, caller: String, desk shown: AgentDesk) async -> Bool {
+        used.withLock { $0 = true }
+        guard let desk else { return await shown.take(context, caller: caller, force: true) }
+        return await desk.take(context, caller: caller, reserved: true)
+    }
+
+    func giveBackIfUnused() async {
+        guard let desk, !used.withLock({ $0 }) else { return }
+        await desk.unreserve()
     }
 }

@@ -126,19 +126,38 @@ import Testing
         #expect(await desk.recent(limit: 10).map(\.callID) == ["c-first"])
     }
 
-    @Test func theWaitIsTheCallersAheadSharedAmongTheAgents() async {
+    @Test func agentsOnACallAndKeptPlacesFillTheDeskAndMakeTheWait() async {
         let desk = AgentDesk(capacity: 2, handlingMinutes: 5)
-        #expect(await desk.estimatedWaitMinutes() == 5)
-        await desk.setQueued(3)
-        #expect(await desk.estimatedWaitMinutes() == 10, "two rounds of the handling time")
-        // Once the last hour has seen hand-offs answered, their own length counts.
-        for index in 0..<3 {
-            let context = HandoffContext(
-                callID: "c-\(index)", reason: "caller_request", intent: nil, intents: [], slots: [:], summary: "")
-            #expect(await desk.take(context, caller: nil))
-            await desk.release("c-\(index)", .transferResult(.answered))
+        func context(_ id: String) -> HandoffContext {
+            HandoffContext(callID: id, reason: "caller_request", intent: nil, intents: [], slots: [:], summary: "")
         }
-        #expect(await desk.estimatedWaitMinutes() == 1)
+        #expect(await desk.estimatedWaitMinutes() == 1, "a free agent: no wait to speak of")
+        // Two hand-offs answered: both agents are on a call for the handling time.
+        for id in ["c-1", "c-2"] {
+            #expect(await desk.take(context(id), caller: nil))
+            await desk.release(id, .transferResult(.answered))
+        }
+        #expect(await desk.inProgress == 2)
+        #expect(await !desk.take(context("c-3"), caller: nil), "agents on a call are taken")
+        #expect(await desk.estimatedWaitMinutes() == 5)
+        // Three callers kept their place before this one: two more rounds of handling.
+        await desk.setQueued(3)
+        #expect(await desk.estimatedWaitMinutes() == 10)
+        // A refused transfer frees its place at once; kept places come before new callers.
+        let fresh = AgentDesk(capacity: 2, handlingMinutes: 5)
+        #expect(await fresh.take(context("c-4"), caller: nil))
+        await fresh.release("c-4", .transferResult(.busy))
+        await fresh.setQueued(1)
+        #expect(await fresh.take(context("c-5"), caller: nil))
+        #expect(await !fresh.take(context("c-6"), caller: nil), "the last place is the queued caller's")
+        // The dialer reserves that place, and its transfer takes it without asking twice.
+        await fresh.setQueued(0)
+        #expect(await fresh.reserve())
+        #expect(await !fresh.reserve())
+        #expect(await fresh.take(context("c-7"), caller: nil, reserved: true))
+        #expect(await fresh.inProgress == 2)
+        await fresh.release("c-7", .transferResult(.noAnswer))
+        #expect(await fresh.inProgress == 1)
     }
 
     @Test func aCallerWhoHangsUpDuringAPromptEndsTheCall() async {

@@ -70,6 +70,29 @@ import Testing
         #expect(demo.config.line.trustedPeers.map(\.description) == ["127.0.0.0/8", "::1"])
     }
 
+    @Test func theDialerTakesAnAddressAndDialsOnlyOrdinaryNumbers() throws {
+        #expect(demo.config.dialer == nil, "the demo places no calls")
+        let section = """
+
+            dialer:
+              trunk: "192.0.2.10:5060"
+              target: "sip:{national}@192.0.2.10"
+              from: "sip:accueil@villebois.fr"
+
+            """
+        let dialer = try #require(try parse(callbot: callbot + section).config.dialer)
+        #expect(dialer.target(for: "+33612345678") == "sip:0612345678@192.0.2.10")
+        #expect(dialer.allows("+33612345678") && dialer.allows("+33145678901"))
+        #expect(!dialer.allows("+33899123456") && !dialer.allows("+3336") && !dialer.allows("+442071234567"))
+        let named = callbot + section.replacing("\"192.0.2.10:5060\"", with: "\"trunk.example.org:5060\"")
+        let e = try #require(error(callbot: named))
+        #expect(e.line == line(of: "trunk.example.org", in: named) && e.reason.contains("an IP address"))
+        let noPassword = callbot + section + "  username: mairie\n"
+        #expect(try #require(error(callbot: noPassword)).reason.contains("password_env or password_file"))
+        let badTarget = callbot + section.replacing("sip:{national}@192.0.2.10", with: "sip:0612345678@192.0.2.10")
+        #expect(try #require(error(callbot: badTarget)).reason.contains("{number} or {national}"))
+    }
+
     @Test func speechSettingsAreCheckedWhereTheyAreWritten() throws {
         #expect(demo.config.speech.engine == .local && demo.config.speech.trailingSilenceMilliseconds == 600)
         #expect(demo.config.lineKind == .sip)

@@ -45,14 +45,17 @@ extension Line {
         }
 
         /// Inserts a pending callback in the daemon's database, as an agent's or caller's request would.
-        static func insertCallback(_ daemon: Daemon, id: String, phone: String, day: String, window: (String, String))
-            throws
-        {
+        static func insertCallback(
+            _ daemon: Daemon, id: String, phone: String, day: String, window: (String, String),
+            claimedBy agent: String? = nil
+        ) throws {
+            let status = agent == nil ? "pending" : "claimed"
             let sql = """
                 INSERT INTO callbacks (id, window_date, window_start, window_end, window_key, phone, status, attempts,
-                    context, purpose, topic, created_epoch)
+                    context, purpose, topic, created_epoch, claimed_by)
                 VALUES ('\(id)', '\(day)', '\(window.0)', '\(window.1)', '\(day) \(window.0)-\(window.1)', '\(phone)',
-                    'pending', 0, 'passeport — je voudrais un passeport', 'request', 'passeport', 0);
+                    '\(status)', 0, 'passeport — je voudrais un passeport', 'request', 'passeport', 0,
+                    \(agent.map { "'\($0)'" } ?? "NULL"));
                 """
             let run = try runProcess("/usr/bin/sqlite3", [daemon.database, sql])
             #expect(run.status == 0, "\(run.stderr)")
@@ -165,13 +168,8 @@ extension Line {
             sleep(1)
             // A callback claimed by an agent is never dialled; the other one is.
             try Self.insertCallback(
-                daemon, id: "cb-claimed", phone: "+33699887766", day: "2026-11-23", window: ("14:00", "15:30"))
-            _ = try runProcess(
-                "/usr/bin/sqlite3",
-                [
-                    daemon.database,
-                    "UPDATE callbacks SET status = 'claimed', claimed_by = 'alice' WHERE id = 'cb-claimed'",
-                ])
+                daemon, id: "cb-claimed", phone: "+33699887766", day: "2026-11-23", window: ("14:00", "15:30"),
+                claimedBy: "alice")
             try Self.insertCallback(
                 daemon, id: "cb-silent", phone: "+33611223344", day: "2026-11-23", window: ("14:00", "15:30"))
             let started = Date()

@@ -126,6 +126,51 @@ import Testing
         #expect(refused.last == .dialFailed(callID: "dial-1", status: 407))
     }
 
+    @Test func aTrunkThatOnlySaysTryingIsCancelledToo() throws {
+        var ua = agent()
+        let invite = try #require(sent(ua.dial(request(), now: 0)).first)
+        _ = ua.receive(response(to: invite, 100, "Trying", toTag: nil), from: trunk, now: 0.1)
+        let cancel = try #require(sent(ua.tick(now: 20)).first)
+        #expect(cancel.method == "CANCEL")
+    }
+
+    @Test func copiesOfARefusalAreAcknowledgedAgain() throws {
+        var ua = agent()
+        let invite = try #require(sent(ua.dial(request(), now: 0)).first)
+        let busy = response(to: invite, 486, "Busy Here")
+        let first = try #require(sent(ua.receive(busy, from: trunk, now: 1)).first)
+        #expect(sent(ua.receive(busy, from: trunk, now: 1.5)) == [first])
+        #expect(sent(ua.receive(busy, from: trunk, now: 40)).isEmpty, "not after timer D")
+    }
+
+    @Test func anAnswerAfterTheBotGaveUpIsAcknowledgedAndHungUp() throws {
+        var ua = agent()
+        let invite = try #require(sent(ua.dial(request(), now: 0)).first)
+        // No response at all until the ring timeout: the call is given up.
+        #expect(ua.tick(now: 20).contains(.dialFailed(callID: "dial-1", status: 408)))
+        let late = ua.receive(response(to: invite, 200, "OK", body: answer), from: trunk, now: 21)
+        #expect(sent(late).map(\.method) == ["ACK", "BYE"])
+        #expect(sent(late).allSatisfy { $0.headers.toTag == "uas1" && $0.headers.callID == "dial-1" })
+        #expect(ua.activeCalls == 0)
+    }
+
+    @Test func theACKOfAnAuthenticatedCallCarriesItsCredentials() throws {
+        var ua = agent()
+        let invite = try #require(
+            sent(ua.dial(request(credentials: SIPCredentials(username: "mairie", password: "secret")), now: 0)).first)
+        let challenge = #"Digest realm="trunk", nonce="abc123", algorithm=MD5"#
+        let second = try #require(
+            sent(
+                ua.receive(
+                    response(to: invite, 401, "Unauthorized", extra: [("WWW-Authenticate", challenge)]), from: trunk,
+                    now: 0.1)
+            ).last)
+        #expect(second.headers["Authorization"]?.contains(#"response=""#) == true)
+        let ack = try #require(
+            sent(ua.receive(response(to: second, 200, "OK", body: answer), from: trunk, now: 1)).first)
+        #expect(ack.method == "ACK" && ack.headers["Authorization"] == second.headers["Authorization"])
+    }
+
     /// RFC 2617 §3.5's example.
     @Test func theDigestResponseIsRFC2617s() throws {
         let challenge = try #require(

@@ -38,8 +38,8 @@ package enum ConfigParser {
     static func dialerSettings(_ node: YAMLNode) throws(ConfigError) -> DialerSettings {
         var f = try node.fields()
         let trunkNode = try f.required("trunk")
-        guard let (host, port) = hostPort(try trunkNode.string()) else {
-            throw trunkNode.error("trunk must be HOST:PORT, like \"192.0.2.10:5060\"")
+        guard let (host, port) = hostPort(try trunkNode.string()), AddressBlock.parse(host) != nil else {
+            throw trunkNode.error("trunk must be an IP address and a port, like \"192.0.2.10:5060\"")
         }
         let targetNode = try f.required("target")
         let target = try targetNode.string()
@@ -63,6 +63,12 @@ package enum ConfigParser {
         }
         if let n = f.optional("check_interval_seconds") {
             settings.checkIntervalSeconds = try integer(n, in: 1...600, "check_interval_seconds")
+        }
+        if let n = f.optional("allowed_prefixes") {
+            let prefixes = try n.strings()
+            guard !prefixes.isEmpty, prefixes.allSatisfy({ $0.hasPrefix("+") && $0.dropFirst().allSatisfy(\.isNumber) })
+            else { throw n.error("allowed_prefixes are E.164 beginnings like \"+336\"") }
+            settings.allowedPrefixes = prefixes
         }
         if settings.username != nil, settings.passwordEnv == nil, settings.passwordFile == nil {
             throw node.error("a username needs password_env or password_file")

@@ -119,6 +119,15 @@ package struct DialerSettings: Sendable, Equatable {
     package var retryAfterMinutes = 20
     /// How often due callbacks are looked for.
     package var checkIntervalSeconds = 30
+    /// The numbers the bot may dial, by their E.164 beginning: French landlines, mobiles and
+    /// 09 numbers by default, never premium-rate or short numbers (a spoofed caller ID or a
+    /// dictated number must not make the service's line call them).
+    package var allowedPrefixes = ["+331", "+332", "+333", "+334", "+335", "+336", "+337", "+339"]
+
+    /// Whether `phone` (E.164) may be dialled.
+    package func allows(_ phone: String) -> Bool {
+        phone.count == 12 && allowedPrefixes.contains { phone.hasPrefix($0) }
+    }
 
     /// The Request-URI for an E.164 French number.
     package func target(for phone: String) -> String {

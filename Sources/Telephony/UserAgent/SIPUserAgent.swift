@@ -26,6 +26,8 @@ package struct SIPUserAgent: Sendable {
     private var usedPorts: Set<Int> = []
     /// Call-IDs of calls that ended lately, until when they may not be used again.
     private var ended: [String: Double] = [:]
+    /// The ACKs of refusals to our INVITEs, by branch, for copies of the refusal (timer D).
+    private var refusalACKs: [String: (ack: SIPMessage, destination: SIPAddress, until: Double)] = [:]
     private var counter: UInt64 = 0
 
     package init(settings: SIPSettings) {
@@ -546,8 +548,14 @@ package struct SIPUserAgent: Sendable {
     {
         guard var call = calls[callID], var outbound = call.outbound else { return [] }
         if status >= 300 {
-            // Non-2xx: the transaction's ACK, same branch (RFC 3261 §17.1.1.3).
-            var effects: [SIPEffect] = [.send(nonSuccessACK(call, response), to: call.source)]
+            // Non-2xx: the transaction's ACK, same branch (RFC 3261 §17.1.1.3), sent again for
+            // each copy of the response until timer D.
+            let ack = nonSuccessACK(call, response)
+            if let branch = response.headers.topBranch {
+                if refusalACKs.count > 1024 { refusalACKs = refusalACKs.filter { $0.value.until > now } }
+                refusalACKs[branch] = (ack, call.source, now + 32)
+            }
+            var effects: [SIPEffect] = [.send(ack, to: call.source)]
             let header = status == 407 ? "Proxy-Authenticate" : "WWW-Authenticate"
             if status == 401 || status == 407, !outbound.authenticated, !outbound.cancelled,
                 let credentials = outbound.request.credentials,
@@ -577,6 +585,10 @@ package struct SIPUserAgent: Sendable {
         call.localCSeq -= 1  // the ACK carries the INVITE's number; `request` adds one
         var ack = request("ACK", in: &call)
         ack.headers.remove("Contact")
+        // The ACK carries the INVITE's credentials (RFC 3261 §13.2.2.4, §22.1).
+        for name in ["Authorization", "Proxy-Authorization"] {
+            if let value = call.invite.headers[name] { ack.headers.add(name, value) }
+        }
         outbound.ack = ack
         call.outbound = outbound
         call.state = .confirmed
@@ -595,6 +607,46 @@ package struct SIPUserAgent: Sendable {
         if settings.probeInterval > 0 { call.probeAt = now + settings.probeInterval }
         calls[callID] = call
         effects.append(.startMedia(callID: callID, localPort: call.localPort, agreement: agreement))
+        return effects
+    }
+
+    /// A final response to an INVITE of ours whose transaction is over: a copy of a 2xx (its ACK
+    /// again), a copy of a refusal (its ACK again, until timer D), or a 2xx that came too late (the
+    /// call was given up, or another fork answered): acknowledged and hung up at once, so that
+    /// nobody is left on a line the bot no longer serves.
+    private mutating func unmatchedFinal(_ response: SIPMessage, status: Int, now: Double) -> [SIPEffect] {
+        guard status >= 200, response.headers.cseq?.method == "INVITE", let callID = response.headers.callID else {
+            return []
+        }
+        if status >= 300 {
+            refusalACKs = refusalACKs.filter { $0.value.until > now }
+            guard let branch = response.headers.topBranch, let sent = refusalACKs[branch] else { return [] }
+            return [.send(sent.ack, to: sent.destination)]
+        }
+        if let call = calls[callID], let ack = call.outbound?.ack, response.headers.toTag == call.remoteTag {
+            return [.send(ack, to: destination(for: call))]
+        }
+        // Ours only: the branch the bot puts in its Via.
+        guard response.headers.topBranch?.hasSuffix("-cb") == true,
+            let target = response.headers["Contact"].map(SIPField.uri),
+            let (host, port) = SIPField.hostPort(in: target), AddressBlock.parse(host) != nil
+        else { return [] }
+        let destination = SIPAddress(host: host, port: port ?? 5060)
+        let number = response.headers.cseq?.number ?? 1
+        var effects: [SIPEffect] = []
+        for (method, cseq) in [("ACK", number), ("BYE", number + 1)] {
+            var headers = SIPHeaders()
+            headers.add(
+                "Via", "SIP/2.0/UDP \(settings.publicAddress(.udp));branch=z9hG4bK-\(nextCounter())-cb;rport")
+            headers.add("Max-Forwards", "70")
+            if let from = response.headers["From"] { headers.add("From", from) }
+            if let to = response.headers["To"] { headers.add("To", to) }
+            headers.add("Call-ID", callID)
+            headers.add("CSeq", "\(cseq) \(method)")
+            headers.add("User-Agent", settings.userAgent)
+            effects.append(
+                .send(SIPMessage(startLine: .request(method: method, uri: target), headers: headers), to: destination))
+        }
         return effects
     }
 
@@ -710,19 +762,13 @@ package struct SIPUserAgent: Sendable {
     private mutating func receiveResponse(_ message: SIPMessage, now: Double) -> [SIPEffect] {
         guard case .response(let status, _) = message.startLine else { return [] }
         guard let transaction = client.match(message, status: status, now: now) else {
-            // A 2xx to our INVITE again: its ACK again (the 2xx is retransmitted until acknowledged).
-            if (200..<300).contains(status), message.headers.cseq?.method == "INVITE",
-                let callID = message.headers.callID, let call = calls[callID], let ack = call.outbound?.ack,
-                message.headers.toTag == call.remoteTag
-            {
-                return [.send(ack, to: destination(for: call))]
-            }
-            return []
+            return unmatchedFinal(message, status: status, now: now)
         }
         let callID = transaction.callID
         if transaction.method == "INVITE" {
             guard status >= 200 else {
-                if status > 100 { calls[callID]?.outbound?.gotProvisional = true }
+                // Any provisional response allows a CANCEL (RFC 3261 §9.1), 100 included.
+                calls[callID]?.outbound?.gotProvisional = true
                 return []
             }
             return outboundFinal(message, status: status, callID: callID, now: now)
