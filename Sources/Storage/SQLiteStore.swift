@@ -592,6 +592,23 @@ package final class SQLiteStore: SchedulingStore, CallRecordStore {
         }
     }
 
+    /// Pending callbacks whose window is over are closed: `no_answer` when the bot tried,
+    /// `failed` when no agent was ever free to call; returns how many.
+    package func closeMissedCallbacks(at now: LocalDateTime) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE callbacks SET status = CASE WHEN attempts > 0 THEN 'no_answer' ELSE 'failed' END,
+                        note = CASE WHEN attempts > 0 THEN COALESCE(note, '') || ' ; fenêtre passée'
+                            ELSE 'fenêtre passée sans conseiller libre pour rappeler' END,
+                        made_at = ?
+                    WHERE status = 'pending' AND (window_date < ? OR (window_date = ? AND window_end <= ?))
+                    """,
+                arguments: [now.iso, now.date.iso, now.date.iso, now.time.description])
+            return db.changesCount
+        }
+    }
+
     /// Callbacks left `dialing` by an interrupted run are pending again; returns how many.
     package func resumeInterruptedDialing() async throws -> Int {
         try await writer.write { db in

@@ -88,6 +88,9 @@ final class Dialer: Service, Sendable {
         let now = clock.now()
         let store = live.parts.store
         guard config.dialer != nil else { return [] }
+        // Windows that ended: the outcome is known (the agents' worklist keeps what is still to do).
+        let missed = try await store.closeMissedCallbacks(at: now)
+        if missed > 0 { logger.info("callbacks whose window ended are closed", metadata: ["count": "\(missed)"]) }
         // The callers who kept their place and whose window is still open: they come first.
         let queued = try await store.callbacks(from: now.date, to: now.date, statuses: [.pending])
             .filter { $0.purpose == .queue && $0.window.range.end > now.time }.count

@@ -175,6 +175,12 @@ final class ScratchFile {
         try await store.finishDialing(id: "cb-2", as: .done, note: "joint", at: later)
         let done = try #require(try await store.callback(id: "cb-2"))
         #expect(done.status == .done && done.note == "joint" && done.attempts == 2)
+        // Once their window is over, what was not made is closed: tried, or never dialled.
+        let evening = LocalDateTime(iso: "2026-11-24T18:00:00+01:00")!
+        #expect(try await store.closeMissedCallbacks(at: evening) == 2)
+        #expect(try await store.callback(id: "cb-1")?.status == .noAnswer)
+        #expect(try await store.callback(id: "cb-3")?.status == .failed)
+        #expect(try await store.callback(id: "cb-4")?.status == .claimed, "an agent's own stays theirs")
     }
 
     @Test func keepsCallRecordsAndPurgesOldTranscripts() async throws {
