@@ -120,6 +120,15 @@ import Yams
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
             let document = try await client.execute(uri: "/openapi.yaml", method: .get)
             #expect(document.status == .ok && String(buffer: document.body).hasPrefix("openapi: 3.1"))
+            // The dashboard's files hold no data: no token, a strict content policy.
+            for (path, type) in [
+                ("/", "text/html"), ("/dashboard.js", "text/javascript"), ("/dashboard.css", "text/css"),
+            ] {
+                let file = try await client.execute(uri: path, method: .get)
+                #expect(file.status == .ok && file.headers[.contentType]?.hasPrefix(type) == true, "\(path)")
+                #expect(file.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'self'") == true)
+                #expect(file.body.readableBytes > 100)
+            }
         }
     }
 
