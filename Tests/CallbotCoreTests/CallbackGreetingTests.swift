@@ -17,6 +17,10 @@ import Testing
         #expect(prompt.key == "dialer.intro" && !prompt.interruptible)
         #expect(prompt.text.contains("ici la Mairie de Villebois") && prompt.text.contains("sujet suivant : passeport"))
         #expect(!prompt.text.contains("{"))
+        var queued = callback
+        queued.purpose = .queue
+        let place = CallbackGreeting.prompt(for: queued, appointment: nil, deployment: demo, today: monday.date)
+        #expect(place.key == "dialer.queue" && place.text.contains("gardé votre place"))
         var unknown = callback
         unknown.topic = nil
         #expect(

@@ -241,5 +241,63 @@ extension Line {
                 }, "\(daemon.log)")
             #expect(daemon.stop() == 0)
         }
+
+        @Test func aCallerWhoFindsEveryAgentTakenKeepsTheirPlaceAndIsCalledBackFirst() throws {
+            let clock = NSTemporaryDirectory() + "callbot-clock-" + UUID().uuidString
+            let agents = NSTemporaryDirectory() + "callbot-agents-" + UUID().uuidString
+            defer {
+                try? FileManager.default.removeItem(atPath: clock)
+                try? FileManager.default.removeItem(atPath: agents)
+            }
+            let token = "alice-line-test-" + UUID().uuidString
+            try "alice agent \(token) sip:alice@127.0.0.1:5091\n".write(
+                toFile: agents, atomically: true, encoding: .utf8)
+            chmod(agents, 0o600)
+            // One agent, who stays on a call for the handling time once they answered one.
+            let daemon = try Self.daemon(
+                sipPort: 29075, rtpPorts: "29800-29899", trunkPort: 29089, clock: clock,
+                start: "2026-11-23T10:00:00+01:00"
+            ) { callbot in
+                callbot = callbot.replacingOccurrences(of: "  capacity: 3 ", with: "  capacity: 1 ")
+                    .replacingOccurrences(of: "  agents_file: var/agents.tokens", with: "  agents_file: \(agents)")
+            }
+            let first = try daemon.sipp(
+                "transfer_accepted.xml", port: 29092, mediaPort: 29900, variables: ["rtp_port": "29901"])
+            #expect(first.status == 0, "\(first.output)")
+            let second = try daemon.sipp(
+                "keep_place.xml", port: 29093, mediaPort: 29902, variables: ["rtp_port": "29903"], timeout: 60)
+            #expect(second.status == 0, "\(second.output)")
+            let call = try daemon.lastCall()
+            let events = try #require(call["events"] as? [[String: Any]])
+            let said = events.filter { $0["type"] as? String == "say" }.compactMap { $0["key"] as? String }
+            #expect(said.contains("handoff.busy_wait") && said.contains("handoff.place_kept"), "\(said)\n\(daemon.log)")
+            #expect(call["outcome"] as? String == "callback")
+            let kept = try #require(try Self.callbacks(daemon).first, "\(daemon.log)")
+            #expect(kept["purpose"] as? String == "queue" && kept["phone"] as? String == "+33611223344")
+            #expect(kept["status"] as? String == "pending" && (kept["window"] as? String)?.hasPrefix("10:0") == true)
+            // The agent is still on the first call: the dialer waits; the agent pulls the kept place.
+            sleep(2)
+            #expect(!daemon.log.contains("calling back"), "no agent free: nobody is called back yet")
+            let (folder, sipPort) = (daemon.folder, daemon.sipPort)
+            let callee = Thread.detachNewThreadWithResult {
+                Result {
+                    try Daemon.sipp(
+                        "callee_answers_agent.xml", folder: folder, sipPort: sipPort, port: 29089, mediaPort: 29904)
+                }
+            }
+            sleep(1)
+            let port = try #require(daemon.adminPort)
+            let pulled = try runProcess(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Authorization: Bearer \(token)",
+                    "http://127.0.0.1:\(port)/callbacks/next",
+                ])
+            #expect(pulled.stdout == "202")
+            let answered = try callee.value.get()
+            #expect(answered.status == 0, "\(answered.output)\n\(daemon.log)")
+            #expect(try Self.waitFor(5) { try Self.callbacks(daemon).first?["status"] as? String == "done" })
+            #expect(daemon.stop() == 0)
+        }
     }
 }

@@ -13,6 +13,8 @@ package enum CallbackGreeting {
             let slot = Slot(
                 motifID: appointment.motifID, start: appointment.start, durationMinutes: appointment.durationMinutes)
             values["slot"] = SpokenFormat(messages: messages).slot(slot, today: today)
+        } else if callback.purpose == .queue {
+            key = "dialer.queue"
         } else if let topic = callback.topic.flatMap(deployment.intents.intent(named:))?.label {
             key = "dialer.intro"
             values["topic"] = topic.prefix(1).lowercased() + topic.dropFirst()

@@ -18,6 +18,7 @@ package enum DialogueMessages {
         "handoff.transferring", "handoff.closed", "handoff.busy", "handoff.busy_wait", "handoff.keep_place",
         "handoff.place_kept", "handoff.failed", "handoff.alternatives",
         "handoff.offer", "handoff.offer_or_callback", "handoff.offer_callback", "dialer.intro", "dialer.intro_no_topic",
+        "dialer.queue",
         "dialer.notice_cancelled", "dialer.agents_busy", "speech.check", "speech.rephrase",
         "speech.unavailable",
         "fallback.unknown", "assistant.extractive", "assistant.generative", "assistant.holding", "assistant.late",
