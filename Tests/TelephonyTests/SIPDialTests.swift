@@ -171,6 +171,26 @@ import Testing
         #expect(ack.method == "ACK" && ack.headers["Authorization"] == second.headers["Authorization"])
     }
 
+    @Test func aChallengedByeIsSentAgainWithTheCredentials() throws {
+        var ua = agent()
+        let invite = try #require(
+            sent(ua.dial(request(credentials: SIPCredentials(username: "mairie", password: "secret")), now: 0)).first)
+        _ = ua.receive(response(to: invite, 200, "OK", body: answer), from: trunk, now: 1)
+        _ = ua.mediaReady("dial-1", now: 1)
+        let bye = try #require(sent(ua.hangUp("dial-1", now: 5)).first)
+        let challenge = #"Digest realm="trunk", nonce="n2", algorithm=MD5"#
+        let again = try #require(
+            sent(
+                ua.receive(
+                    response(to: bye, 401, "Unauthorized", toTag: nil, extra: [("WWW-Authenticate", challenge)]),
+                    from: trunk, now: 5.1)
+            ).first)
+        #expect(again.method == "BYE" && again.headers.cseq!.number == bye.headers.cseq!.number + 1)
+        #expect(again.headers["Authorization"]?.contains(#"uri="sip:uas@127.0.0.1:5080""#) == true, "\(again)")
+        _ = ua.receive(response(to: again, 200, "OK", toTag: nil), from: trunk, now: 5.2)
+        #expect(ua.nextDeadline == .infinity, "the call is gone once its BYE is answered")
+    }
+
     /// RFC 2617 §3.5's example.
     @Test func theDigestResponseIsRFC2617s() throws {
         let challenge = try #require(

@@ -98,6 +98,8 @@ package struct SIPUserAgent: Sendable {
         var gotProvisional = false
         var cancelled = false
         var authenticated = false
+        /// In-dialog requests (BYE, REFER) already sent again with credentials.
+        var challenged: Set<String> = []
         /// The ACK of the 2xx, sent again if the 2xx is.
         var ack: SIPMessage?
         /// Whether the adapter was told the call is answered.
@@ -650,6 +652,34 @@ package struct SIPUserAgent: Sendable {
         return effects
     }
 
+    /// A BYE or REFER of a call we placed that the trunk challenges: sent once more with the
+    /// call's credentials (a new CSeq and branch); nil when it cannot be.
+    private mutating func authenticate(_ request: SIPMessage, response: SIPMessage, now: Double) -> [SIPEffect]? {
+        let asked = response.headers["Proxy-Authenticate"] != nil ? "Proxy-Authenticate" : "WWW-Authenticate"
+        guard let method = request.method, method != "INVITE", let callID = request.headers.callID,
+            var call = calls[callID], var outbound = call.outbound, !outbound.challenged.contains(method),
+            let credentials = outbound.request.credentials,
+            let challenge = response.headers[asked].flatMap(DigestChallenge.init),
+            case .request(_, let uri) = request.startLine
+        else { return nil }
+        outbound.challenged.insert(method)
+        call.outbound = outbound
+        call.localCSeq += 1
+        var again = request
+        let transport = destination(for: call).transport
+        again.headers.set(
+            "Via",
+            "SIP/2.0/\(transport.viaToken) \(settings.publicAddress(transport));branch=z9hG4bK-\(nextCounter())-cb;rport"
+        )
+        again.headers.set("CSeq", "\(call.localCSeq) \(method)")
+        again.headers.set(
+            asked == "Proxy-Authenticate" ? "Proxy-Authorization" : "Authorization",
+            challenge.authorization(
+                method: method, uri: uri, credentials: credentials, cnonce: String(nextCounter(), radix: 16)))
+        calls[callID] = call
+        return [client.start(again, to: destination(for: call), callID: callID, now: now)]
+    }
+
     /// The ACK of a non-2xx final response to our INVITE: its Request-URI, Via and From, the
     /// response's To.
     private func nonSuccessACK(_ call: Call, _ response: SIPMessage) -> SIPMessage {
@@ -774,6 +804,9 @@ package struct SIPUserAgent: Sendable {
             return outboundFinal(message, status: status, callID: callID, now: now)
         }
         guard status >= 200 else { return [] }
+        if status == 401 || status == 407, let again = authenticate(transaction.request, response: message, now: now) {
+            return again
+        }
         switch transaction.method {
         case "REFER" where status >= 300:
             calls[callID]?.transferDeadline = .infinity
