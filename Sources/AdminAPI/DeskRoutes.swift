@@ -219,7 +219,15 @@ struct Desk: Sendable {
                     + "\(cancelled.start.time))", purpose: .notice, appointmentReference: cancelled.reference)
             notice = try await parts.store.insertCallback(callback, capacity: .max).json
         }
-        return try AdminServer.json(.object(["appointment": cancelled.json(withPhone: true), "notice": notice]))
+        var answer: [String: JSONValue] = ["appointment": cancelled.json(withPhone: true), "notice": notice]
+        if notice == .null {
+            // Nobody will call: the agent must, or the person may come for nothing.
+            answer["warning"] = .string(
+                cancelled.phone == nil
+                    ? "no number is known for this appointment: the person cannot be told by phone"
+                    : "no callback window opens before the appointment: call the person yourself")
+        }
+        return try AdminServer.json(.object(answer))
     }
 
     /// `?from=DAY&to=DAY`: today and the 60 days after by default, at most a year.

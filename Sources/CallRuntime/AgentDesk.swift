@@ -49,8 +49,10 @@ package actor AgentDesk {
     package func setQueued(_ count: Int) { queued = max(0, count) }
 
     /// The dialer takes a place before it calls someone back; false when none is free.
-    package func reserve() -> Bool {
-        guard inProgress < capacity else { return false }
+    /// `force`: an agent asked for the call, their place is theirs to give.
+    @discardableResult
+    package func reserve(force: Bool = false) -> Bool {
+        guard force || inProgress < capacity else { return false }
         reserved += 1
         publish()
         return true
@@ -69,8 +71,8 @@ package actor AgentDesk {
         let now = ContinuousClock.now
         let busy = inProgress
         var free: [ContinuousClock.Instant] =
-            talking + Array(repeating: now + handling, count: reserved)
-            + Array(repeating: now, count: ringing + max(0, capacity - busy))
+            talking + Array(repeating: now + handling, count: reserved + ringing)
+            + Array(repeating: now, count: max(0, capacity - busy))
         free.sort()
         free = Array(free.prefix(max(1, capacity)))
         if free.isEmpty { free = [now + handling] }

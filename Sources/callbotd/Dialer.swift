@@ -44,7 +44,10 @@ final class Dialer: Service, Sendable {
             at: clock.now(), maxAttempts: config.callbacks.maxAttempts, limit: 5)
         {
             if let dialing = try await store.startDialing(id: callback.id) {
+                // The agent's place is theirs from now: nobody else is transferred to them meanwhile.
+                await live.parts.desk.reserve(force: true)
                 guard case .enqueued = pulled.yield((dialing, uri)) else {
+                    await live.parts.desk.unreserve()
                     // Stopping: left pending for the next start, its attempt given back.
                     try await store.finishDialing(
                         id: dialing.id, as: .pending, note: nil, at: clock.now(), attempted: false)
@@ -87,36 +90,46 @@ final class Dialer: Service, Sendable {
         let config = deployment.config
         let now = clock.now()
         let store = live.parts.store
-        guard config.dialer != nil else { return [] }
+        let desk = live.parts.desk
+        guard config.dialer != nil else {
+            await desk.setQueued(0)
+            return []
+        }
         // Windows that ended: the outcome is known (the agents' worklist keeps what is still to do).
         let missed = try await store.closeMissedCallbacks(at: now)
         if missed > 0 { logger.info("callbacks whose window ended are closed", metadata: ["count": "\(missed)"]) }
-        // The callers who kept their place and whose window is still open: they come first.
-        let queued = try await store.callbacks(from: now.date, to: now.date, statuses: [.pending])
-            .filter { $0.purpose == .queue && $0.window.range.end > now.time }.count
-        let desk = live.parts.desk
-        await desk.setQueued(queued)
-        guard config.agentCalendar.isOpen(at: now) else { return [] }
         var taken: [Callback] = []
-        for callback in try await store.dueCallbacks(at: now, maxAttempts: config.callbacks.maxAttempts, limit: 10) {
-            // A place for the agent who will take the call, then the callback (an agent may have
-            // claimed it meanwhile).
-            guard await desk.reserve() else { break }
-            if let dialing = try await store.startDialing(id: callback.id) {
-                taken.append(dialing)
-            } else {
+        if config.agentCalendar.isOpen(at: now) {
+            for callback in try await store.dueCallbacks(
+                at: now, maxAttempts: config.callbacks.maxAttempts, limit: 10)
+            {
+                // A place for the agent who will take the call, then the callback (an agent may
+                // have claimed it meanwhile).
+                guard await desk.reserve() else { break }
+                do {
+                    if let dialing = try await store.startDialing(id: callback.id) {
+                        taken.append(dialing)
+                        continue
+                    }
+                } catch {
+                    logger.error("dialer: cannot take a callback", metadata: ["error": "\(error)"])
+                }
                 await desk.unreserve()
             }
         }
+        // The callers who kept their place and may be called now, not yet dialled: they come
+        // before new callers.
+        let waiting = try? await store.dueCallbacks(at: now, maxAttempts: config.callbacks.maxAttempts, limit: 1000)
+        await desk.setQueued(waiting?.filter { $0.purpose == .queue }.count ?? 0)
         return taken
     }
 
     /// Calls one person back and records how it went; `agent` is the phone of the agent who
     /// asked for this call, else the agents' queue takes it.
     private func place(_ callback: Callback, agent: String? = nil) async {
-        // The place reserved for this call, unless an agent asked for it: given back unless
+        // The place reserved for this call (in `due`, or by the agent's pull): given back unless
         // the transfer took it.
-        let reservation = Reservation(desk: agent == nil ? live.parts.desk : nil)
+        let reservation = Reservation(desk: live.parts.desk)
         await place(callback, agent: agent, reservation: reservation)
         await reservation.giveBackIfUnused()
     }
@@ -268,7 +281,7 @@ enum CallbackCall {
         let busy = Prompt(
             key: "dialer.agents_busy", text: context.deployment.messages.render("dialer.agents_busy"),
             interruptible: false)
-        guard await reservation.take(handoff, caller: callback.phone, desk: context.desk) else {
+        guard await reservation.take(handoff, caller: callback.phone) else {
             _ = await channel.say(busy)
             _ = await channel.finishSpeaking()
             return .agentsUnavailable
@@ -286,23 +299,22 @@ enum CallbackCall {
     }
 }
 
-/// The agent's place a callback holds while it is dialled: taken by its transfer, or given back.
+/// The agent's place a callback holds while it is dialled (reserved before dialling, beyond the
+/// capacity when an agent asked for the call): taken by its transfer, or given back.
 final class Reservation: Sendable {
-    /// nil: an agent asked for the call, their place needs no reserving.
-    private let desk: AgentDesk?
+    private let desk: AgentDesk
     private let used = Mutex(false)
 
-    init(desk: AgentDesk?) { self.desk = desk }
+    init(desk: AgentDesk) { self.desk = desk }
 
     /// The hand-off of the call takes the place.
-    func take(_ context: HandoffContext, caller: String, desk shown: AgentDesk) async -> Bool {
+    func take(_ context: HandoffContext, caller: String) async -> Bool {
         used.withLock { $0 = true }
-        guard let desk else { return await shown.take(context, caller: caller, force: true) }
         return await desk.take(context, caller: caller, reserved: true)
     }
 
     func giveBackIfUnused() async {
-        guard let desk, !used.withLock({ $0 }) else { return }
+        guard !used.withLock({ $0 }) else { return }
         await desk.unreserve()
     }
 }

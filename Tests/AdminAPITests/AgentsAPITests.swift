@@ -352,6 +352,12 @@ import Yams
             #expect(twice.status == .conflict)
             let past = try await client.execute(uri: "/appointments/345678/cancel", method: .post, headers: alice)
             #expect(past.status == .conflict)
+            // Too soon for any callback window: nobody will call, the agent is told to.
+            try await Self.book(fixture.store, "456789", at: "2026-11-23T10:20:00+01:00")
+            let soon = try Self.object(
+                try await client.execute(uri: "/appointments/456789/cancel", method: .post, headers: alice))
+            #expect(
+                soon["notice"] is NSNull && (soon["warning"] as? String)?.contains("call the person yourself") == true)
             let unknown = try await client.execute(uri: "/appointments/999999/cancel", method: .post, headers: alice)
             #expect(unknown.status == .notFound)
 
@@ -360,7 +366,7 @@ import Yams
             #expect(ics.status == .ok && ics.headers[.contentType] == "text/calendar; charset=utf-8")
             let text = String(buffer: ics.body)
             #expect(text.hasPrefix("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") && text.hasSuffix("END:VCALENDAR\r\n"))
-            #expect(text.components(separatedBy: "BEGIN:VEVENT").count == 4)
+            #expect(text.components(separatedBy: "BEGIN:VEVENT").count == 5)
             #expect(text.contains("UID:123456@villebois.fr\r\n") && text.contains("DTSTART:20261124T080000Z\r\n"))
             #expect(text.contains("DTEND:20261124T082000Z\r\n") && text.contains("STATUS:CANCELLED"))
             #expect(!text.contains("+33612345678"), "no caller numbers in calendar files")

@@ -66,8 +66,9 @@ package enum ConfigParser {
         }
         if let n = f.optional("allowed_prefixes") {
             let prefixes = try n.strings()
-            guard !prefixes.isEmpty, prefixes.allSatisfy({ $0.hasPrefix("+") && $0.dropFirst().allSatisfy(\.isNumber) })
-            else { throw n.error("allowed_prefixes are E.164 beginnings like \"+336\"") }
+            guard !prefixes.isEmpty,
+                prefixes.allSatisfy({ $0.hasPrefix("+") && $0.count >= 3 && $0.dropFirst().allSatisfy(\.isNumber) })
+            else { throw n.error("allowed_prefixes are E.164 beginnings of two digits or more, like \"+336\"") }
             settings.allowedPrefixes = prefixes
         }
         if settings.username != nil, settings.passwordEnv == nil, settings.passwordFile == nil {

@@ -124,9 +124,11 @@ package struct DialerSettings: Sendable, Equatable {
     /// dictated number must not make the service's line call them).
     package var allowedPrefixes = ["+331", "+332", "+333", "+334", "+335", "+336", "+337", "+339"]
 
-    /// Whether `phone` (E.164) may be dialled.
+    /// Whether `phone` (E.164: `+` and 8 to 15 digits) may be dialled.
     package func allows(_ phone: String) -> Bool {
-        phone.count == 12 && allowedPrefixes.contains { phone.hasPrefix($0) }
+        let digits = phone.dropFirst()
+        return phone.hasPrefix("+") && (8...15).contains(digits.count) && digits.allSatisfy(\.isNumber)
+            && allowedPrefixes.contains { phone.hasPrefix($0) }
     }
 
     /// The Request-URI for an E.164 French number.

@@ -564,6 +564,8 @@ package struct SIPUserAgent: Sendable {
                 let challenge = response.headers[header].flatMap(DigestChallenge.init)
             {
                 outbound.authenticated = true
+                // The new INVITE may be cancelled only once it got a provisional response itself.
+                outbound.gotProvisional = false
                 call.outbound = outbound
                 call.localCSeq += 1
                 let value = challenge.authorization(
@@ -656,7 +658,7 @@ package struct SIPUserAgent: Sendable {
     /// call's credentials (a new CSeq and branch); nil when it cannot be.
     private mutating func authenticate(_ request: SIPMessage, response: SIPMessage, now: Double) -> [SIPEffect]? {
         let asked = response.headers["Proxy-Authenticate"] != nil ? "Proxy-Authenticate" : "WWW-Authenticate"
-        guard let method = request.method, method != "INVITE", let callID = request.headers.callID,
+        guard let method = request.method, method == "BYE" || method == "REFER", let callID = request.headers.callID,
             var call = calls[callID], var outbound = call.outbound, !outbound.challenged.contains(method),
             let credentials = outbound.request.credentials,
             let challenge = response.headers[asked].flatMap(DigestChallenge.init),
