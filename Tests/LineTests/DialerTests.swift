@@ -61,6 +61,26 @@ extension Line {
             #expect(run.status == 0, "\(run.stderr)")
         }
 
+        /// A private agents' file with `lines`, removed by the caller.
+        static func agentsFile(_ lines: String) throws -> String {
+            let path = NSTemporaryDirectory() + "callbot-agents-" + UUID().uuidString
+            try lines.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o600)
+            return path
+        }
+
+        /// `POST /callbacks/next` with `token`: the HTTP status and the body.
+        static func pull(port: Int, token: String) throws -> (status: String, body: String) {
+            let run = try runProcess(
+                "/usr/bin/curl",
+                [
+                    "-s", "-w", "\n%{http_code}", "-X", "POST", "-H", "Authorization: Bearer \(token)",
+                    "http://127.0.0.1:\(port)/callbacks/next",
+                ])
+            let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+
         static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
@@ -188,15 +208,12 @@ extension Line {
 
         @Test func anAgentPullsTheNextCallbackAndTheirOwnPhoneGetsIt() throws {
             let clock = NSTemporaryDirectory() + "callbot-clock-" + UUID().uuidString
-            let agents = NSTemporaryDirectory() + "callbot-agents-" + UUID().uuidString
+            let token = "alice-line-test-" + UUID().uuidString
+            let agents = try Self.agentsFile("alice agent \(token) sip:alice@127.0.0.1:5091\nbob agent bob-\(token)\n")
             defer {
                 try? FileManager.default.removeItem(atPath: clock)
                 try? FileManager.default.removeItem(atPath: agents)
             }
-            let token = "alice-line-test-" + UUID().uuidString
-            try "alice agent \(token) sip:alice@127.0.0.1:5091\nbob agent bob-\(token)\n".write(
-                toFile: agents, atomically: true, encoding: .utf8)
-            chmod(agents, 0o600)
             // No free place for the dialer on its own: only the agent's "next" dials.
             let daemon = try Self.daemon(
                 sipPort: 29073, rtpPorts: "29500-29599", trunkPort: 29087, clock: clock,
@@ -208,14 +225,7 @@ extension Line {
             }
             let port = try #require(daemon.adminPort, "\(daemon.log)")
             func pull(_ token: String) throws -> (status: String, body: String) {
-                let run = try runProcess(
-                    "/usr/bin/curl",
-                    [
-                        "-s", "-w", "\n%{http_code}", "-X", "POST", "-H", "Authorization: Bearer \(token)",
-                        "http://127.0.0.1:\(port)/callbacks/next",
-                    ])
-                let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-                return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+                try Self.pull(port: port, token: token)
             }
             #expect(try pull(token).status == "404", "nothing due yet")
             try Self.insertCallback(
@@ -244,15 +254,12 @@ extension Line {
 
         @Test func aCallerWhoFindsEveryAgentTakenKeepsTheirPlaceAndIsCalledBackFirst() throws {
             let clock = NSTemporaryDirectory() + "callbot-clock-" + UUID().uuidString
-            let agents = NSTemporaryDirectory() + "callbot-agents-" + UUID().uuidString
+            let token = "alice-line-test-" + UUID().uuidString
+            let agents = try Self.agentsFile("alice agent \(token) sip:alice@127.0.0.1:5091\n")
             defer {
                 try? FileManager.default.removeItem(atPath: clock)
                 try? FileManager.default.removeItem(atPath: agents)
             }
-            let token = "alice-line-test-" + UUID().uuidString
-            try "alice agent \(token) sip:alice@127.0.0.1:5091\n".write(
-                toFile: agents, atomically: true, encoding: .utf8)
-            chmod(agents, 0o600)
             // One agent, who stays on a call for the handling time once they answered one.
             let daemon = try Self.daemon(
                 sipPort: 29075, rtpPorts: "29800-29899", trunkPort: 29089, clock: clock,
@@ -287,13 +294,7 @@ extension Line {
             }
             sleep(1)
             let port = try #require(daemon.adminPort)
-            let pulled = try runProcess(
-                "/usr/bin/curl",
-                [
-                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Authorization: Bearer \(token)",
-                    "http://127.0.0.1:\(port)/callbacks/next",
-                ])
-            #expect(pulled.stdout == "202")
+            #expect(try Self.pull(port: port, token: token).status == "202")
             let answered = try callee.value.get()
             #expect(answered.status == 0, "\(answered.output)\n\(daemon.log)")
             #expect(try Self.waitFor(5) { try Self.callbacks(daemon).first?["status"] as? String == "done" })
